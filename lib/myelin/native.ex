@@ -1,0 +1,71 @@
+defmodule Myelin.Native do
+  # The NIF entry points. Only Myelin's own modules call these; see
+  # native/myelin_nif for the Rust side. Each returns {:ok, value} or
+  # {:error, {:argument | :internal, message}}; `unwrap!/1` raises.
+  #
+  # Compute NIFs come in pairs: `name` runs on a normal scheduler and
+  # `name_dirty` on a dirty CPU scheduler (see Myelin.Tensor's dispatch).
+  @moduledoc false
+
+  @on_load :load_nif
+
+  @doc false
+  def load_nif do
+    path = :filename.join(:code.priv_dir(:myelin), ~c"libmyelin_nif")
+
+    case :erlang.load_nif(path, 0) do
+      :ok ->
+        :ok
+
+      {:error, {reason, text}} ->
+        IO.warn(
+          "Myelin could not load its native library #{path}.so (#{reason}): #{text}. " <>
+            "Run `mix compile` to build it."
+        )
+
+        {:error, reason}
+    end
+  end
+
+  @doc false
+  def unwrap!({:ok, value}), do: value
+  def unwrap!({:error, {:argument, message}}), do: raise(ArgumentError, message)
+  def unwrap!({:error, {:internal, message}}), do: raise(Myelin.Error, message)
+
+  defp nif_error, do: :erlang.nif_error(:nif_not_loaded)
+
+  # guard.rs
+  def debug_fault(_kind), do: nif_error()
+
+  # conversion.rs
+  def from_binary(_bin, _type, _shape), do: nif_error()
+  def from_binary_dirty(_bin, _type, _shape), do: nif_error()
+  def to_binary(_ref), do: nif_error()
+  def from_list(_list, _type, _shape), do: nif_error()
+  def from_list_dirty(_list, _type, _shape), do: nif_error()
+  def to_flat_list(_ref, _limit), do: nif_error()
+  def to_flat_list_dirty(_ref, _limit), do: nif_error()
+  def reshape(_ref, _shape), do: nif_error()
+  def as_type(_ref, _type), do: nif_error()
+  def as_type_dirty(_ref, _type), do: nif_error()
+  def bitcast(_ref, _type), do: nif_error()
+  def bitcast_dirty(_ref, _type), do: nif_error()
+  def byte_size(_ref), do: nif_error()
+  def inspect_elements(_ref, _limit), do: nif_error()
+
+  # creation.rs
+  def full(_value, _type, _shape), do: nif_error()
+  def full_dirty(_value, _type, _shape), do: nif_error()
+  def iota(_type, _shape, _axis), do: nif_error()
+  def iota_dirty(_type, _shape, _axis), do: nif_error()
+  def eye(_type, _shape), do: nif_error()
+  def eye_dirty(_type, _shape), do: nif_error()
+  def random_uniform(_seed, _min, _max, _type, _shape), do: nif_error()
+  def random_uniform_dirty(_seed, _min, _max, _type, _shape), do: nif_error()
+  def random_normal(_seed, _mean, _std, _type, _shape), do: nif_error()
+  def random_normal_dirty(_seed, _mean, _std, _type, _shape), do: nif_error()
+
+  # elementwise.rs
+  def unary(_op, _ref), do: nif_error()
+  def unary_dirty(_op, _ref), do: nif_error()
+end

@@ -1,0 +1,153 @@
+//! The tensor value: a shape, a dtype and shared, immutable storage.
+
+use crate::device::Device;
+use crate::dispatch_dtype;
+use crate::dtype::DType;
+use crate::element::Element;
+use crate::error::{Error, Result};
+use crate::shape::Shape;
+use crate::storage::{CpuStorage, Storage};
+use std::sync::Arc;
+
+/// A dense, row-major, immutable tensor.
+///
+/// Storage is reference-counted, so cloning a tensor or reshaping it costs no
+/// copy. Ops never mutate their inputs; they return new tensors.
+#[derive(Clone, Debug)]
+pub struct Tensor {
+    shape: Shape,
+    dtype: DType,
+    storage: Arc<Storage>,
+}
+
+impl Tensor {
+    /// A CPU tensor owning `data`, which must hold `shape.size()` elements.
+    pub fn from_vec<T: Element>(shape: Shape, data: Vec<T>) -> Result<Tensor> {
+        if data.len() != shape.size() {
+            return Err(Error::internal(
+                "tensor",
+                format!("{} elements given for shape {shape}", data.len()),
+            ));
+        }
+        Ok(Tensor {
+            shape,
+            dtype: T::DTYPE,
+            storage: Arc::new(Storage::Cpu(CpuStorage::from_vec(data))),
+        })
+    }
+
+    /// A CPU tensor copied from native-endian bytes (the only copy made).
+    pub fn from_bytes(dtype: DType, shape: Shape, bytes: &[u8]) -> Result<Tensor> {
+        let size = shape.checked_size("from_binary")?;
+        let expected = size
+            .checked_mul(dtype.size_in_bytes())
+            .ok_or_else(|| Error::arg("from_binary", format!("shape {shape} is too large")))?;
+        if bytes.len() != expected {
+            return Err(Error::arg(
+                "from_binary",
+                format!(
+                    "binary of {} bytes does not match shape {shape} of type {dtype} ({expected} bytes expected)",
+                    bytes.len()
+                ),
+            ));
+        }
+        dispatch_dtype!(dtype, T => {
+            let mut data = vec![T::ZERO; size];
+            bytemuck::cast_slice_mut::<T, u8>(&mut data).copy_from_slice(bytes);
+            Tensor::from_vec(shape, data)
+        })
+    }
+
+    /// A tensor of `shape` filled with `value`.
+    pub fn full<T: Element>(shape: Shape, value: T) -> Result<Tensor> {
+        let size = shape.checked_size("full")?;
+        Tensor::from_vec(shape, vec![value; size])
+    }
+
+    /// The shape.
+    pub fn shape(&self) -> &Shape {
+        &self.shape
+    }
+
+    /// The dimensions.
+    pub fn dims(&self) -> &[usize] {
+        self.shape.dims()
+    }
+
+    /// The element type.
+    pub fn dtype(&self) -> DType {
+        self.dtype
+    }
+
+    /// Number of elements.
+    pub fn size(&self) -> usize {
+        self.shape.size()
+    }
+
+    /// Where the data lives.
+    pub fn device(&self) -> Device {
+        self.storage.device()
+    }
+
+    /// The underlying storage.
+    pub fn storage(&self) -> &Storage {
+        &self.storage
+    }
+
+    /// The CPU storage, or an error naming `op` for tensors on other devices.
+    pub fn cpu_storage(&self, op: &str) -> Result<&CpuStorage> {
+        match &*self.storage {
+            Storage::Cpu(s) => Ok(s),
+        }
+        .map_err(|e: Error| Error::arg(op, e))
+    }
+
+    /// The elements as a typed slice. Fails if `T` is not the tensor's type
+    /// or the tensor is not on the CPU.
+    pub fn as_slice<T: Element>(&self) -> Result<&[T]> {
+        self.cpu_storage("as_slice")?.as_slice::<T>().ok_or_else(|| {
+            Error::internal(
+                "as_slice",
+                format!("tensor of type {} read as {}", self.dtype, T::DTYPE),
+            )
+        })
+    }
+
+    /// The raw native-endian bytes of a CPU tensor.
+    pub fn as_bytes(&self) -> Result<&[u8]> {
+        Ok(self.cpu_storage("to_binary")?.as_bytes())
+    }
+
+    /// The same data under a new shape with the same element count. No copy.
+    pub fn reshape(&self, shape: Shape) -> Result<Tensor> {
+        let shape = self.shape.reshape("reshape", &shape)?;
+        Ok(Tensor {
+            shape,
+            dtype: self.dtype,
+            storage: Arc::clone(&self.storage),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bytes_round_trip() {
+        let t = Tensor::from_vec(Shape::new(vec![2, 2]), vec![1.0f32, 2.0, 3.0, 4.0]).unwrap();
+        let b = t.as_bytes().unwrap().to_vec();
+        let u = Tensor::from_bytes(DType::F32, Shape::new(vec![4]), &b).unwrap();
+        assert_eq!(u.as_slice::<f32>().unwrap(), &[1.0, 2.0, 3.0, 4.0]);
+        assert!(Tensor::from_bytes(DType::F32, Shape::new(vec![3]), &b).is_err());
+        assert!(u.as_slice::<f64>().is_err());
+    }
+
+    #[test]
+    fn reshape_shares_storage() {
+        let t = Tensor::full(Shape::new(vec![2, 3]), 7i32).unwrap();
+        let r = t.reshape(Shape::new(vec![3, 2])).unwrap();
+        assert!(Arc::ptr_eq(&t.storage, &r.storage));
+        assert!(t.reshape(Shape::new(vec![5])).is_err());
+    }
+}

@@ -1,0 +1,102 @@
+//! Floating-point maths, written once for every float dtype.
+//!
+//! Kernels compute in [`FloatElement::Compute`]: f32 for f16, bf16 and f32,
+//! f64 for f64. Half-precision values are widened on load and rounded on
+//! store, as PyTorch's CPU kernels do.
+
+use half::{bf16, f16};
+use myelin_core::Element;
+
+/// The maths kernels need, on the two compute types.
+pub trait Real:
+    num_traits::Float + num_traits::FloatConst + Element + std::ops::AddAssign + std::ops::MulAssign + Sync + Send
+{
+    /// The error function.
+    fn erf(self) -> Self;
+    /// The complementary error function.
+    fn erfc(self) -> Self;
+    /// The cube root.
+    fn cbrt_(self) -> Self;
+}
+
+impl Real for f32 {
+    fn erf(self) -> Self {
+        libm::erff(self)
+    }
+    fn erfc(self) -> Self {
+        libm::erfcf(self)
+    }
+    fn cbrt_(self) -> Self {
+        self.cbrt()
+    }
+}
+
+impl Real for f64 {
+    fn erf(self) -> Self {
+        libm::erf(self)
+    }
+    fn erfc(self) -> Self {
+        libm::erfc(self)
+    }
+    fn cbrt_(self) -> Self {
+        self.cbrt()
+    }
+}
+
+/// A float storage type and the type it is computed in.
+pub trait FloatElement: Element {
+    /// The type arithmetic happens in.
+    type Compute: Real;
+    /// Widens to the compute type.
+    fn widen(self) -> Self::Compute;
+    /// Rounds back from the compute type.
+    fn narrow(v: Self::Compute) -> Self;
+}
+
+impl FloatElement for f32 {
+    type Compute = f32;
+    #[inline(always)]
+    fn widen(self) -> f32 {
+        self
+    }
+    #[inline(always)]
+    fn narrow(v: f32) -> Self {
+        v
+    }
+}
+
+impl FloatElement for f64 {
+    type Compute = f64;
+    #[inline(always)]
+    fn widen(self) -> f64 {
+        self
+    }
+    #[inline(always)]
+    fn narrow(v: f64) -> Self {
+        v
+    }
+}
+
+impl FloatElement for f16 {
+    type Compute = f32;
+    #[inline(always)]
+    fn widen(self) -> f32 {
+        self.to_f32()
+    }
+    #[inline(always)]
+    fn narrow(v: f32) -> Self {
+        f16::from_f32(v)
+    }
+}
+
+impl FloatElement for bf16 {
+    type Compute = f32;
+    #[inline(always)]
+    fn widen(self) -> f32 {
+        self.to_f32()
+    }
+    #[inline(always)]
+    fn narrow(v: f32) -> Self {
+        bf16::from_f32(v)
+    }
+}

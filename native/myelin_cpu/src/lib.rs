@@ -1,0 +1,19 @@
+//! Myelin's CPU backend.
+//!
+//! Every public function takes tensors whose shapes and types it validates
+//! with the rules in `myelin_core` (so errors name the op and say what was
+//! expected), computes into freshly allocated storage, and returns a new
+//! tensor. Large ops split their work across cores with [`parallel`].
+
+pub mod cast;
+pub mod creation;
+pub mod float;
+pub mod integer;
+pub mod parallel;
+pub mod random;
+pub mod unary;
+
+pub use cast::{as_type, bitcast};
+pub use creation::{eye, iota};
+pub use random::{random_normal, random_uniform};
+pub use unary::unary;

@@ -1,0 +1,19 @@
+//! The BEAM boundary, and the only crate that knows rustler.
+//!
+//! Each file holds one family of NIFs; this file only declares them. Every
+//! NIF returns `{:ok, value}` or `{:error, {:argument | :internal, message}}`
+//! (see [`guard`]); `Myelin.Native`'s Elixir wrapper raises the errors.
+//!
+//! Scheduling: compute NIFs come in pairs, `name` on a normal scheduler and
+//! `name_dirty` on a dirty CPU scheduler, sharing one body. `Myelin.Tensor`
+//! picks the dirty twin when the work is large enough to hold a scheduler for
+//! more than about a millisecond.
+
+mod codec;
+mod conversion;
+mod creation;
+mod elementwise;
+mod guard;
+mod resource;
+
+rustler::init!("Elixir.Myelin.Native");
