@@ -40,7 +40,6 @@ defmodule Myelin.Native do
   # conversion.rs
   def from_binary(_bin, _type, _shape), do: nif_error()
   def from_binary_dirty(_bin, _type, _shape), do: nif_error()
-  def to_binary(_ref), do: nif_error()
   def from_list(_list, _type, _shape), do: nif_error()
   def from_list_dirty(_list, _type, _shape), do: nif_error()
   def to_flat_list(_ref, _limit), do: nif_error()

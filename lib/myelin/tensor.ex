@@ -31,10 +31,13 @@ defmodule Myelin.Tensor do
   alias Myelin.Native
   alias Myelin.Tensor.Type
 
-  @enforce_keys [:ref, :shape, :type]
-  defstruct [:ref, :shape, :type]
+  # `data` is a binary over the tensor's memory (no copy): it makes the BEAM
+  # count the tensor's real size when deciding to garbage-collect, and it
+  # is what `to_binary/1` returns.
+  @enforce_keys [:ref, :data, :shape, :type]
+  defstruct [:ref, :data, :shape, :type]
 
-  @type t :: %__MODULE__{ref: reference(), shape: tuple(), type: Type.t()}
+  @type t :: %__MODULE__{ref: reference(), data: binary(), shape: tuple(), type: Type.t()}
   @type shape :: tuple()
   @type tensor_or_number :: t() | number()
 
@@ -341,7 +344,7 @@ defmodule Myelin.Tensor do
       <<1, 2>>
   """
   @spec to_binary(t()) :: binary()
-  def to_binary(%__MODULE__{ref: ref}), do: ref |> Native.to_binary() |> Native.unwrap!()
+  def to_binary(%__MODULE__{data: data}), do: data
 
   @doc """
   The elements as a flat list, in row-major order. Non-finite floats are
@@ -577,7 +580,8 @@ defmodule Myelin.Tensor do
   end
 
   @doc false
-  def wrap({ref, shape, type}), do: %__MODULE__{ref: ref, shape: shape, type: type}
+  def wrap({ref, data, shape, type}),
+    do: %__MODULE__{ref: ref, data: data, shape: shape, type: type}
 
   @doc false
   # Numbers become scalar tensors of their inferred type.

@@ -52,12 +52,19 @@ pub fn encode_shape<'a>(env: Env<'a>, shape: &Shape) -> Term<'a> {
     make_tuple(env, &dims)
 }
 
-/// Wraps a tensor as a resource and returns `{ref, shape, type}`.
+/// Wraps a tensor as a resource and returns `{ref, data, shape, type}`.
+///
+/// `data` is a binary over the tensor's own memory (no copy). It is there
+/// for the garbage collector: the BEAM counts a binary's full size towards
+/// the process's binary heap, so a process that drops large tensors is
+/// collected promptly. A bare resource would count as a few words, and dead
+/// gigabytes could pile up before the next collection.
 pub fn encode_tensor<'a>(env: Env<'a>, t: Tensor) -> Result<Term<'a>> {
     let shape = encode_shape(env, t.shape());
     let dtype = encode_dtype(env, t.dtype());
     let r = ResourceArc::new(TensorResource(t));
-    Ok((r, shape, dtype).encode(env))
+    let data = r.make_binary(env, |res| res.0.as_bytes().unwrap_or(&[]));
+    Ok((r, data, shape, dtype).encode(env))
 }
 
 /// The tensor inside a resource.

@@ -26,17 +26,6 @@ fn from_binary_dirty<'a>(env: Env<'a>, bin: Binary, dtype: Term, shape: Term) ->
     from_binary_body(env, bin, dtype, shape)
 }
 
-/// The tensor's bytes as a binary that points into the tensor's own memory
-/// (no copy); the binary keeps the tensor alive. Constant time.
-#[rustler::nif]
-fn to_binary<'a>(env: Env<'a>, t: TensorRef) -> Term<'a> {
-    run(env, "to_binary", || {
-        tensor(&t).as_bytes()?;
-        let bin = t.make_binary(env, |r| r.0.as_bytes().unwrap_or(&[]));
-        Ok(bin.encode(env))
-    })
-}
-
 fn from_list_body<'a>(env: Env<'a>, list: Term<'a>, dtype: Term, shape: Term) -> Term<'a> {
     run(env, "tensor", || {
         let dtype = decode_dtype("tensor", dtype)?;
