@@ -42,9 +42,9 @@ defmodule Myelin.Tensor do
   @type tensor_or_number :: t() | number()
 
   # Work (in elements) above which an op runs on a dirty scheduler. Measured
-  # with bench/scheduling.exs: the slowest elementwise op per element (erf on
-  # f64) takes about 1 ms for 64 Ki elements on one core; 16 Ki keeps every
-  # normal-scheduler call well under that.
+  # with bench/scheduling.exs (2026-11-22, 2 cores, under load): just below
+  # the threshold the slowest calls take 170-200 us (f64 sin/tan/exp),
+  # 400-660 us (from_list, random_normal, to_flat_list), all under 1 ms.
   @dirty_threshold 16_384
 
   @doc """
