@@ -23,5 +23,11 @@ end
 
 list = Enum.to_list(1..n)
 IO.puts("from_list s64: median #{time.(fn -> Native.from_list(list, {:s, 64}, {n}) end)} us")
-IO.puts("to_flat_list f64: median #{time.(fn -> Native.to_flat_list(Tensor.iota({n}, type: :f64).ref, n) end)} us")
-IO.puts("random_normal f64: median #{time.(fn -> Native.random_normal(1, 0.0, 1.0, {:f, 64}, {n}) end)} us")
+
+IO.puts(
+  "to_flat_list f64: median #{time.(fn -> Native.to_flat_list(Tensor.iota({n}, type: :f64).ref, n) end)} us"
+)
+
+IO.puts(
+  "random_normal f64: median #{time.(fn -> Native.random_normal(1, 0.0, 1.0, {:f, 64}, {n}) end)} us"
+)

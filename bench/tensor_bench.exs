@@ -41,7 +41,11 @@ one = T.tensor([1.0])
 Bench.report("small_op_negate_us", Bench.per_call(fn -> T.negate(one) end, 200_000) * 1.0e6, "us")
 
 if function_exported?(T, :add, 2) do
-  Bench.report("small_op_add_us", Bench.per_call(fn -> T.add(one, one) end, 200_000) * 1.0e6, "us")
+  Bench.report(
+    "small_op_add_us",
+    Bench.per_call(fn -> T.add(one, one) end, 200_000) * 1.0e6,
+    "us"
+  )
 end
 
 # 2. Elementwise add of 2^24 f32 (bytes moved: two reads and one write),

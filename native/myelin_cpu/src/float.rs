@@ -17,6 +17,13 @@ pub trait Real:
     fn erfc(self) -> Self;
     /// The cube root.
     fn cbrt_(self) -> Self;
+    /// Inverse hyperbolic sine. From libm: std's f32 versions use a short
+    /// formula that loses up to ~10 ulp near the domain edges.
+    fn asinh_(self) -> Self;
+    /// Inverse hyperbolic cosine (libm, as above).
+    fn acosh_(self) -> Self;
+    /// Inverse hyperbolic tangent (libm, as above).
+    fn atanh_(self) -> Self;
 }
 
 impl Real for f32 {
@@ -29,6 +36,15 @@ impl Real for f32 {
     fn cbrt_(self) -> Self {
         self.cbrt()
     }
+    fn asinh_(self) -> Self {
+        libm::asinhf(self)
+    }
+    fn acosh_(self) -> Self {
+        libm::acoshf(self)
+    }
+    fn atanh_(self) -> Self {
+        libm::atanhf(self)
+    }
 }
 
 impl Real for f64 {
@@ -40,6 +56,15 @@ impl Real for f64 {
     }
     fn cbrt_(self) -> Self {
         self.cbrt()
+    }
+    fn asinh_(self) -> Self {
+        libm::asinh(self)
+    }
+    fn acosh_(self) -> Self {
+        libm::acosh(self)
+    }
+    fn atanh_(self) -> Self {
+        libm::atanh(self)
     }
 }
 
