@@ -26,47 +26,50 @@ pub trait Real:
     fn atanh_(self) -> Self;
 }
 
-impl Real for f32 {
-    fn erf(self) -> Self {
-        libm::erff(self)
-    }
-    fn erfc(self) -> Self {
-        libm::erfcf(self)
-    }
-    fn cbrt_(self) -> Self {
-        self.cbrt()
-    }
-    fn asinh_(self) -> Self {
-        libm::asinhf(self)
-    }
-    fn acosh_(self) -> Self {
-        libm::acoshf(self)
-    }
-    fn atanh_(self) -> Self {
-        libm::atanhf(self)
-    }
+/// Implements [`Real`] with libm's functions for one compute type.
+macro_rules! impl_real {
+    ($t:ty, $erf:path, $erfc:path, $cbrt:path, $asinh:path, $acosh:path, $atanh:path) => {
+        impl Real for $t {
+            fn erf(self) -> Self {
+                $erf(self)
+            }
+            fn erfc(self) -> Self {
+                $erfc(self)
+            }
+            fn cbrt_(self) -> Self {
+                $cbrt(self)
+            }
+            fn asinh_(self) -> Self {
+                $asinh(self)
+            }
+            fn acosh_(self) -> Self {
+                $acosh(self)
+            }
+            fn atanh_(self) -> Self {
+                $atanh(self)
+            }
+        }
+    };
 }
 
-impl Real for f64 {
-    fn erf(self) -> Self {
-        libm::erf(self)
-    }
-    fn erfc(self) -> Self {
-        libm::erfc(self)
-    }
-    fn cbrt_(self) -> Self {
-        self.cbrt()
-    }
-    fn asinh_(self) -> Self {
-        libm::asinh(self)
-    }
-    fn acosh_(self) -> Self {
-        libm::acosh(self)
-    }
-    fn atanh_(self) -> Self {
-        libm::atanh(self)
-    }
-}
+impl_real!(
+    f32,
+    libm::erff,
+    libm::erfcf,
+    libm::cbrtf,
+    libm::asinhf,
+    libm::acoshf,
+    libm::atanhf
+);
+impl_real!(
+    f64,
+    libm::erf,
+    libm::erfc,
+    libm::cbrt,
+    libm::asinh,
+    libm::acosh,
+    libm::atanh
+);
 
 /// A float storage type and the type it is computed in.
 pub trait FloatElement: Element {
