@@ -9,6 +9,7 @@ pub mod cast;
 pub mod creation;
 pub mod float;
 pub mod integer;
+pub mod layout;
 pub mod parallel;
 pub mod random;
 pub mod unary;
