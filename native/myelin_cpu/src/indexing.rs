@@ -151,7 +151,13 @@ fn wrapping_add<T: IntElement>(a: T, b: T) -> T {
     a.wrapping_add(&b)
 }
 
-fn scatter<T: Element>(t: &Tensor, idx: &[i64], k: usize, updates: &Tensor, f: impl Fn(T, T) -> T) -> Result<Tensor> {
+fn scatter<T: Element>(
+    t: &Tensor,
+    idx: &[i64],
+    k: usize,
+    updates: &Tensor,
+    f: impl Fn(T, T) -> T,
+) -> Result<Tensor> {
     let (dims, strides) = (t.dims(), t.shape().strides());
     let inner: usize = dims[k..].iter().product();
     let mut out = t.as_slice::<T>()?.to_vec();

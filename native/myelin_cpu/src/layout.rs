@@ -142,7 +142,12 @@ pub fn materialize<T: Element>(t: &Tensor, view: &View) -> Result<Tensor> {
 /// Calls `f(first_row, rows)` over disjoint runs of whole rows of `out`
 /// (rows of `row_len` elements), in parallel when there are at least
 /// `2 * grain` elements.
-pub fn for_each_rows_mut<U: Send>(out: &mut [U], row_len: usize, grain: usize, f: impl Fn(usize, &mut [U]) + Sync) {
+pub fn for_each_rows_mut<U: Send>(
+    out: &mut [U],
+    row_len: usize,
+    grain: usize,
+    f: impl Fn(usize, &mut [U]) + Sync,
+) {
     if row_len == 0 || out.is_empty() {
         return;
     }
@@ -196,8 +201,16 @@ mod tests {
             base.permute(&[1, 2, 0]),
             base.reverse(&[0, 2]),
             base.slice(&[3, 1, 2], &[30, 40, 50], &[2, 3, 1]),
-            View { dims: vec![4, 37, 41, 53], strides: vec![0, 41 * 53, 53, 1], offset: 0 },
-            View { dims: vec![37, 2, 41], strides: vec![41 * 53, 0, 53], offset: 5 },
+            View {
+                dims: vec![4, 37, 41, 53],
+                strides: vec![0, 41 * 53, 53, 1],
+                offset: 0,
+            },
+            View {
+                dims: vec![37, 2, 41],
+                strides: vec![41 * 53, 0, 53],
+                offset: 5,
+            },
         ];
         for v in &views {
             let out_shape = Shape::new(v.dims.clone());
@@ -212,7 +225,11 @@ mod tests {
         // Write [1, 2, 3] at every other slot of 6 zeros, in parallel or not.
         let mut dst = vec![0u8; 6];
         let sv = View::dense(&Shape::new(vec![3]));
-        let dv = View { dims: vec![3], strides: vec![2], offset: 1 };
+        let dv = View {
+            dims: vec![3],
+            strides: vec![2],
+            offset: 1,
+        };
         copy_strided(&[1, 2, 3], &sv, &mut dst, &dv);
         assert_eq!(dst, vec![0, 1, 0, 2, 0, 3]);
         // Scalars and empty views.
@@ -227,9 +244,15 @@ mod tests {
         let mut big = vec![0u32; rows * 3];
         let src: Vec<u32> = (0..rows as u32 * 2).collect();
         let sv = View::dense(&Shape::new(vec![rows, 2]));
-        let dv = View { dims: vec![rows, 2], strides: vec![3, 1], offset: 1 };
+        let dv = View {
+            dims: vec![rows, 2],
+            strides: vec![3, 1],
+            offset: 1,
+        };
         copy_strided(&src, &sv, &mut big, &dv);
-        assert!((0..rows).all(|r| big[r * 3] == 0 && big[r * 3 + 1] == 2 * r as u32 && big[r * 3 + 2] == 2 * r as u32 + 1));
+        assert!((0..rows).all(|r| big[r * 3] == 0
+            && big[r * 3 + 1] == 2 * r as u32
+            && big[r * 3 + 2] == 2 * r as u32 + 1));
     }
 
     #[test]

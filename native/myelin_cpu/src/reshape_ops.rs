@@ -39,7 +39,10 @@ pub fn broadcast(t: &Tensor, shape: &Shape, axes: Option<&[i64]>) -> Result<Tens
 /// Nx's `slice`: starts are clamped so the slice fits; `strides` defaults to 1s.
 pub fn slice(t: &Tensor, starts: &[i64], lengths: &[i64], strides: Option<&[i64]>) -> Result<Tensor> {
     let ones = vec![1; t.shape().rank()];
-    copy_view(t, &transform::slice(t.shape(), starts, lengths, strides.unwrap_or(&ones))?)
+    copy_view(
+        t,
+        &transform::slice(t.shape(), starts, lengths, strides.unwrap_or(&ones))?,
+    )
 }
 
 /// Reverses `axes` (default: all).
@@ -64,7 +67,11 @@ pub fn put_slice(t: &Tensor, starts: &[i64], slice: &Tensor) -> Result<Tensor> {
 pub fn concatenate(ts: &[Tensor], axis: i64) -> Result<Tensor> {
     let shapes: Vec<&Shape> = ts.iter().map(|t| t.shape()).collect();
     let (shape, axis) = transform::concatenate(&shapes, axis)?;
-    let dtype = ts.iter().map(|t| t.dtype()).reduce(DType::merge).unwrap_or(DType::F32);
+    let dtype = ts
+        .iter()
+        .map(|t| t.dtype())
+        .reduce(DType::merge)
+        .unwrap_or(DType::F32);
     dispatch_dtype!(dtype, T => concat_typed::<T>(ts, shape, axis))
 }
 
@@ -90,13 +97,24 @@ pub fn stack(ts: &[Tensor], axis: i64) -> Result<Tensor> {
     if let Some(t) = ts.iter().find(|t| t.shape() != first.shape()) {
         return Err(Error::arg(
             "stack",
-            format!("expected all tensors to have the same shape, got {} and {}", first.shape(), t.shape()),
+            format!(
+                "expected all tensors to have the same shape, got {} and {}",
+                first.shape(),
+                t.shape()
+            ),
         ));
     }
     let shape = transform::new_axis(first.shape(), axis).map_err(|e| Error::arg("stack", e.message()))?;
-    let ts = ts.iter().map(|t| t.reshape(shape.clone())).collect::<Result<Vec<_>>>()?;
+    let ts = ts
+        .iter()
+        .map(|t| t.reshape(shape.clone()))
+        .collect::<Result<Vec<_>>>()?;
     // new_axis accepted the axis, so its position in the new shape is valid.
-    let pos = if axis < 0 { axis + shape.rank() as i64 } else { axis };
+    let pos = if axis < 0 {
+        axis + shape.rank() as i64
+    } else {
+        axis
+    };
     concatenate(&ts, pos)
 }
 
@@ -106,7 +124,10 @@ pub fn pad(t: &Tensor, value: &Tensor, config: &[(i64, i64, i64)]) -> Result<Ten
     if value.size() != 1 {
         return Err(Error::arg(
             "pad",
-            format!("expected a scalar pad value, got a tensor of shape {}", value.shape()),
+            format!(
+                "expected a scalar pad value, got a tensor of shape {}",
+                value.shape()
+            ),
         ));
     }
     let plan = transform::pad(t.shape(), config)?;

@@ -56,7 +56,11 @@ pub fn argsort(t: &Tensor, axis: i64, dir: Direction) -> Result<Tensor> {
 }
 
 /// Applies `f(input_row, output_row)` to every row along `axis`.
-fn along_axis<T: Element, U: Element>(t: &Tensor, axis: usize, f: impl Fn(&[T], &mut [U]) + Sync) -> Result<Tensor> {
+fn along_axis<T: Element, U: Element>(
+    t: &Tensor,
+    axis: usize,
+    f: impl Fn(&[T], &mut [U]) + Sync,
+) -> Result<Tensor> {
     let rank = t.shape().rank();
     let mut perm: Vec<usize> = (0..rank).filter(|&i| i != axis).collect();
     perm.push(axis);
@@ -111,7 +115,10 @@ mod tests {
         assert_eq!(s.as_slice::<i64>().unwrap(), &[3, 5, 4, 0, 1, 2]);
         let h: Vec<bf16> = [2.0f32, 1.0].iter().map(|&x| bf16::from_f32(x)).collect();
         let h = Tensor::from_vec(Shape::new(vec![2, 1]), h).unwrap();
-        assert_eq!(argsort(&h, 0, Direction::Asc).unwrap().as_slice::<i64>().unwrap(), &[1, 0]);
+        assert_eq!(
+            argsort(&h, 0, Direction::Asc).unwrap().as_slice::<i64>().unwrap(),
+            &[1, 0]
+        );
         assert!(sort(&t, 2, Direction::Asc).is_err());
         let big = Tensor::from_vec(Shape::new(vec![1000, 200]), (0..200_000i32).rev().collect()).unwrap();
         let s = sort(&big, 1, Direction::Asc).unwrap();

@@ -60,14 +60,14 @@ nif_pair!(squeeze, squeeze_dirty, "squeeze", (t: TensorRef, axes: Axes),
 nif_pair!(new_axis, new_axis_dirty, "new_axis", (t: TensorRef, axis: i64),
     |t: TensorRef, axis| reshape_ops::new_axis(tensor(&t), axis));
 nif_pair!(broadcast, broadcast_dirty, "broadcast", (t: TensorRef, shape: Dims, axes: Axes),
-    |t: TensorRef, shape: Vec<usize>, axes: Option<Vec<i64>>| {
-        reshape_ops::broadcast(tensor(&t), &Shape::new(shape), axes.as_deref())
-    });
+|t: TensorRef, shape: Vec<usize>, axes: Option<Vec<i64>>| {
+    reshape_ops::broadcast(tensor(&t), &Shape::new(shape), axes.as_deref())
+});
 nif_pair!(slice, slice_dirty, "slice",
-    (t: TensorRef, starts: Ints, lengths: Ints, strides: Axes),
-    |t: TensorRef, starts: Vec<i64>, lengths: Vec<i64>, strides: Option<Vec<i64>>| {
-        reshape_ops::slice(tensor(&t), &starts, &lengths, strides.as_deref())
-    });
+(t: TensorRef, starts: Ints, lengths: Ints, strides: Axes),
+|t: TensorRef, starts: Vec<i64>, lengths: Vec<i64>, strides: Option<Vec<i64>>| {
+    reshape_ops::slice(tensor(&t), &starts, &lengths, strides.as_deref())
+});
 nif_pair!(put_slice, put_slice_dirty, "put_slice", (t: TensorRef, starts: Ints, s: TensorRef),
     |t: TensorRef, starts: Vec<i64>, s: TensorRef| reshape_ops::put_slice(tensor(&t), &starts, tensor(&s)));
 nif_pair!(concatenate, concatenate_dirty, "concatenate", (ts: Refs, axis: i64),
@@ -75,9 +75,9 @@ nif_pair!(concatenate, concatenate_dirty, "concatenate", (ts: Refs, axis: i64),
 nif_pair!(stack, stack_dirty, "stack", (ts: Refs, axis: i64),
     |ts: Vec<TensorRef>, axis| reshape_ops::stack(&tensors(&ts), axis));
 nif_pair!(pad, pad_dirty, "pad", (t: TensorRef, value: TensorRef, config: PadConfig),
-    |t: TensorRef, value: TensorRef, config: Vec<(i64, i64, i64)>| {
-        reshape_ops::pad(tensor(&t), tensor(&value), &config)
-    });
+|t: TensorRef, value: TensorRef, config: Vec<(i64, i64, i64)>| {
+    reshape_ops::pad(tensor(&t), tensor(&value), &config)
+});
 nif_pair!(reverse, reverse_dirty, "reverse", (t: TensorRef, axes: Axes),
     |t: TensorRef, axes: Option<Vec<i64>>| reshape_ops::reverse(tensor(&t), axes.as_deref()));
 
@@ -88,13 +88,13 @@ nif_pair!(take, take_dirty, "take", (t: TensorRef, idx: TensorRef, axis: i64),
 nif_pair!(take_along_axis, take_along_axis_dirty, "take_along_axis", (t: TensorRef, idx: TensorRef, axis: i64),
     |t: TensorRef, idx: TensorRef, axis| indexing::take_along_axis(tensor(&t), tensor(&idx), axis));
 nif_pair!(indexed_add, indexed_add_dirty, "indexed_add", (t: TensorRef, idx: TensorRef, upd: TensorRef),
-    |t: TensorRef, idx: TensorRef, upd: TensorRef| {
-        indexing::indexed(Scatter::Add, tensor(&t), tensor(&idx), tensor(&upd))
-    });
+|t: TensorRef, idx: TensorRef, upd: TensorRef| {
+    indexing::indexed(Scatter::Add, tensor(&t), tensor(&idx), tensor(&upd))
+});
 nif_pair!(indexed_put, indexed_put_dirty, "indexed_put", (t: TensorRef, idx: TensorRef, upd: TensorRef),
-    |t: TensorRef, idx: TensorRef, upd: TensorRef| {
-        indexing::indexed(Scatter::Put, tensor(&t), tensor(&idx), tensor(&upd))
-    });
+|t: TensorRef, idx: TensorRef, upd: TensorRef| {
+    indexing::indexed(Scatter::Put, tensor(&t), tensor(&idx), tensor(&upd))
+});
 
 nif_pair!(sort, sort_dirty, "sort", (t: TensorRef, axis: i64, desc: bool),
     |t: TensorRef, axis, desc| sort::sort(tensor(&t), axis, direction(desc)));

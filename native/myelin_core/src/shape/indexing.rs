@@ -89,7 +89,10 @@ mod tests {
     #[test]
     fn gather_shapes() {
         assert_eq!(gather("gather", &s(&[3, 4]), &s(&[5, 2])).unwrap(), (s(&[5]), 2));
-        assert_eq!(gather("gather", &s(&[3, 4]), &s(&[5, 1])).unwrap(), (s(&[5, 4]), 1));
+        assert_eq!(
+            gather("gather", &s(&[3, 4]), &s(&[5, 1])).unwrap(),
+            (s(&[5, 4]), 1)
+        );
         assert!(gather("gather", &s(&[3, 4]), &s(&[5, 3])).is_err());
         assert!(gather("gather", &s(&[3, 4]), &s(&[])).is_err());
         assert!(indexed("indexed_add", &s(&[3]), &s(&[2, 1]), &s(&[3])).is_err());

@@ -193,8 +193,7 @@ pub fn slice(shape: &Shape, starts: &[i64], lengths: &[i64], strides: &[i64]) ->
 /// that the slice is written to.
 pub fn put_slice(shape: &Shape, slice: &Shape, starts: &[i64]) -> Result<View> {
     check_len("put_slice", "start indices", starts.len(), shape)?;
-    let fits = slice.rank() == shape.rank()
-        && slice.dims().iter().zip(shape.dims()).all(|(s, d)| s <= d);
+    let fits = slice.rank() == shape.rank() && slice.dims().iter().zip(shape.dims()).all(|(s, d)| s <= d);
     if !fits {
         return Err(Error::arg(
             "put_slice",
@@ -217,14 +216,12 @@ pub fn concatenate(shapes: &[&Shape], axis: i64) -> Result<(Shape, usize)> {
     let a = first.axis("concatenate", axis)?;
     let mut dims = first.dims().to_vec();
     for s in &shapes[1..] {
-        let same = s.rank() == first.rank()
-            && (0..s.rank()).all(|i| i == a || s.dims()[i] == first.dims()[i]);
+        let same =
+            s.rank() == first.rank() && (0..s.rank()).all(|i| i == a || s.dims()[i] == first.dims()[i]);
         if !same {
             return Err(Error::arg(
                 "concatenate",
-                format!(
-                    "expected all shapes to match except on axis {a}, got {first} and {s}"
-                ),
+                format!("expected all shapes to match except on axis {a}, got {first} and {s}"),
             ));
         }
         dims[a] += s.dims()[a];
@@ -284,12 +281,20 @@ pub fn pad(shape: &Shape, config: &[(i64, i64, i64)]) -> Result<PadPlan> {
         }
         // Input element j lands at lo + j * step; keep those inside [0, n).
         let first = if lo < 0 { (-lo + step - 1) / step } else { 0 };
-        let last = if n - 1 - lo >= 0 { ((n - 1 - lo) / step + 1).min(d) } else { 0 };
+        let last = if n - 1 - lo >= 0 {
+            ((n - 1 - lo) / step + 1).min(d)
+        } else {
+            0
+        };
         let count = (last - first).max(0);
         out.push(n as usize);
         starts.push(first.min(d) as usize);
         counts.push(count as usize);
-        firsts.push(if count > 0 { (lo + first * step) as usize } else { 0 });
+        firsts.push(if count > 0 {
+            (lo + first * step) as usize
+        } else {
+            0
+        });
         steps.push(step as usize);
     }
     let out = Shape::new(out);
@@ -298,11 +303,20 @@ pub fn pad(shape: &Shape, config: &[(i64, i64, i64)]) -> Result<PadPlan> {
     let dense = View::dense(&out);
     let dst = View {
         dims: counts,
-        strides: dense.strides.iter().zip(&steps).map(|(&s, &k)| s * k as isize).collect(),
+        strides: dense
+            .strides
+            .iter()
+            .zip(&steps)
+            .map(|(&s, &k)| s * k as isize)
+            .collect(),
         offset: if src.size() == 0 {
             0
         } else {
-            firsts.iter().zip(&dense.strides).map(|(&f, &s)| f * s as usize).sum()
+            firsts
+                .iter()
+                .zip(&dense.strides)
+                .map(|(&f, &s)| f * s as usize)
+                .sum()
         },
     };
     Ok(PadPlan { shape: out, src, dst })
@@ -335,7 +349,9 @@ mod tests {
         assert_eq!(squeeze(&s(&[1, 2, 1]), None).unwrap(), s(&[2]));
         assert_eq!(squeeze(&s(&[1, 2, 1]), Some(&[-1])).unwrap(), s(&[1, 2]));
         let e = squeeze(&s(&[1, 2]), Some(&[1])).unwrap_err();
-        assert!(e.message().starts_with("squeeze: cannot squeeze axis 1 of size 2"));
+        assert!(e
+            .message()
+            .starts_with("squeeze: cannot squeeze axis 1 of size 2"));
         assert_eq!(new_axis(&s(&[2]), -1).unwrap(), s(&[2, 1]));
         assert_eq!(new_axis(&s(&[2]), 0).unwrap(), s(&[1, 2]));
         assert!(new_axis(&s(&[2]), 2).is_err());
@@ -381,7 +397,10 @@ mod tests {
         assert_eq!((p.shape, p.src.offset, p.src.dims), (s(&[1]), 1, vec![1]));
         let p = pad(&s(&[3]), &[(-2, 0, 1)]).unwrap();
         // [a 0 b 0 c] cropped by 2: [b 0 c].
-        assert_eq!((p.shape, p.src.offset, p.src.dims, p.dst.offset), (s(&[3]), 1, vec![2], 0));
+        assert_eq!(
+            (p.shape, p.src.offset, p.src.dims, p.dst.offset),
+            (s(&[3]), 1, vec![2], 0)
+        );
         assert!(pad(&s(&[3]), &[(-4, 0, 0)]).is_err());
         assert!(pad(&s(&[3]), &[]).is_err());
         assert!(pad(&s(&[3]), &[(0, 0, -1)]).is_err());
