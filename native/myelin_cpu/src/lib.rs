@@ -8,9 +8,13 @@
 pub mod cast;
 pub mod creation;
 pub mod float;
+pub mod indexing;
 pub mod integer;
+pub mod layout;
 pub mod parallel;
 pub mod random;
+pub mod reshape_ops;
+pub mod sort;
 pub mod unary;
 
 pub use cast::{as_type, bitcast};

@@ -5,6 +5,11 @@
 //! known to be valid. Each op family keeps its rules in a submodule.
 
 pub mod broadcast;
+pub mod indexing;
+pub mod transform;
+pub mod view;
+
+pub use view::View;
 
 use crate::error::{Error, Result};
 use std::fmt;
