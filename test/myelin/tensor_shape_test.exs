@@ -191,6 +191,10 @@ defmodule Myelin.TensorShapeTest do
                    fn ->
                      T.stack([T.iota({2}), T.iota({3})])
                    end
+
+      assert_raise ArgumentError,
+                   "stack: axis 2 is out of range for inserting an axis into a tensor of shape {2} (expected -2 to 1)",
+                   fn -> T.stack([T.iota({2}), T.iota({2})], axis: 2) end
     end
   end
 

@@ -27,7 +27,7 @@ pub fn squeeze(t: &Tensor, axes: Option<&[i64]>) -> Result<Tensor> {
 
 /// Inserts an axis of size 1 at `axis`. No copy.
 pub fn new_axis(t: &Tensor, axis: i64) -> Result<Tensor> {
-    t.reshape(transform::new_axis(t.shape(), axis)?)
+    t.reshape(transform::new_axis("new_axis", t.shape(), axis)?)
 }
 
 /// Broadcasts `t` to `shape`, mapping input axis `i` to `axes[i]`
@@ -104,7 +104,7 @@ pub fn stack(ts: &[Tensor], axis: i64) -> Result<Tensor> {
             ),
         ));
     }
-    let shape = transform::new_axis(first.shape(), axis).map_err(|e| Error::arg("stack", e.message()))?;
+    let shape = transform::new_axis("stack", first.shape(), axis)?;
     let ts = ts
         .iter()
         .map(|t| t.reshape(shape.clone()))

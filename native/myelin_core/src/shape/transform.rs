@@ -69,12 +69,12 @@ pub fn squeeze(shape: &Shape, axes: Option<&[i64]>) -> Result<Shape> {
 
 /// The rule of `new_axis`: inserts an axis of size 1 at `axis`, which may be
 /// `rank` (append) or negative (`-1` appends, as in Nx).
-pub fn new_axis(shape: &Shape, axis: i64) -> Result<Shape> {
+pub fn new_axis(op: &str, shape: &Shape, axis: i64) -> Result<Shape> {
     let rank = shape.rank() as i64;
     let a = if axis < 0 { axis + rank + 1 } else { axis };
     if a < 0 || a > rank {
         return Err(Error::arg(
-            "new_axis",
+            op,
             format!(
                 "axis {axis} is out of range for inserting an axis into a tensor of shape {shape} (expected -{} to {rank})",
                 rank + 1
@@ -352,9 +352,9 @@ mod tests {
         assert!(e
             .message()
             .starts_with("squeeze: cannot squeeze axis 1 of size 2"));
-        assert_eq!(new_axis(&s(&[2]), -1).unwrap(), s(&[2, 1]));
-        assert_eq!(new_axis(&s(&[2]), 0).unwrap(), s(&[1, 2]));
-        assert!(new_axis(&s(&[2]), 2).is_err());
+        assert_eq!(new_axis("new_axis", &s(&[2]), -1).unwrap(), s(&[2, 1]));
+        assert_eq!(new_axis("new_axis", &s(&[2]), 0).unwrap(), s(&[1, 2]));
+        assert!(new_axis("new_axis", &s(&[2]), 2).is_err());
     }
 
     #[test]
