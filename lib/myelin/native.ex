@@ -68,4 +68,12 @@ defmodule Myelin.Native do
   # elementwise.rs
   def unary(_op, _ref), do: nif_error()
   def unary_dirty(_op, _ref), do: nif_error()
+
+  # binary.rs
+  def binary(_op, _a, _b), do: nif_error()
+  def binary_dirty(_op, _a, _b), do: nif_error()
+  def select(_pred, _on_true, _on_false), do: nif_error()
+  def select_dirty(_pred, _on_true, _on_false), do: nif_error()
+  def clip(_t, _min, _max), do: nif_error()
+  def clip_dirty(_t, _min, _max), do: nif_error()
 end

@@ -5,15 +5,20 @@
 //! expected), computes into freshly allocated storage, and returns a new
 //! tensor. Large ops split their work across cores with [`parallel`].
 
+pub mod binary;
 pub mod cast;
 pub mod creation;
 pub mod float;
 pub mod integer;
 pub mod parallel;
 pub mod random;
+pub mod select;
 pub mod unary;
+mod zip;
 
+pub use binary::binary;
 pub use cast::{as_type, bitcast};
 pub use creation::{eye, iota};
 pub use random::{random_normal, random_uniform};
+pub use select::{clip, select};
 pub use unary::unary;
