@@ -575,12 +575,13 @@ defmodule Myelin.Tensor do
   # `Nx.Type.merge/2`); numbers take the other operand's type when they can.
   @binary_ops [
     {:add, "the sum, a + b (integers wrap)", "[1, 2, 3]", "10", "s64[3]", "[11, 12, 13]"},
-    {:subtract, "the difference, a - b (integers wrap)", "[1, 2, 3]", "[[1], [2]]", "s64[2][3]",
-     "[\n    [0, 1, 2],\n    [-1, 0, 1]\n  ]"},
+    {:subtract, "the difference, a - b (integers wrap)", "[1, 2, 3]", "[3, 2, 1]", "s64[3]",
+     "[-2, 0, 2]"},
     {:multiply, "the product, a * b (integers wrap)", "[1.5, 2.0]", "2", "f32[2]", "[3.0, 4.0]"},
     {:divide, "the quotient a / b, always of a float type", "[1, 3]", "2", "f32[2]",
      "[0.5, 1.5]"},
-    {:pow, "a raised to the power b (integer power for integers: a negative exponent gives 0 unless a is 1 or -1)",
+    {:pow,
+     "a raised to the power b (integer power for integers: a negative exponent gives 0 unless a is 1 or -1)",
      "[2, 3, -2]", "[10, 2, 3]", "s64[3]", "[1024, 9, -8]"},
     {:remainder, "the remainder of a / b, with the sign of a (integer remainder by zero gives 0)",
      "[7, -7, 7]", "[3, 3, 0]", "s64[3]", "[1, -1, 0]"},
@@ -600,22 +601,26 @@ defmodule Myelin.Tensor do
     {:greater_equal, "1 where a >= b, else 0 (type u8)", "[1, 2, 3]", "2", "u8[3]", "[0, 1, 1]"},
     {:logical_and, "1 where both a and b are nonzero, else 0 (type u8)", "[0, 1, 2]", "[1, 0, 3]",
      "u8[3]", "[0, 0, 1]"},
-    {:logical_or, "1 where a or b is nonzero, else 0 (type u8)", "[0, 1, 0]", "[0, 0, 3]", "u8[3]",
-     "[0, 1, 1]"},
+    {:logical_or, "1 where a or b is nonzero, else 0 (type u8)", "[0, 1, 0]", "[0, 0, 3]",
+     "u8[3]", "[0, 1, 1]"},
     {:logical_xor, "1 where exactly one of a and b is nonzero, else 0 (type u8)", "[0, 1, 2]",
      "[1, 0, 3]", "u8[3]", "[1, 1, 0]"},
     {:bitwise_and, "the bitwise and (integers only)", "[12, 10]", "6", "s64[2]", "[4, 2]"},
     {:bitwise_or, "the bitwise or (integers only)", "[12, 10]", "6", "s64[2]", "[14, 14]"},
     {:bitwise_xor, "the bitwise exclusive or (integers only)", "[12, 10]", "6", "s64[2]",
      "[10, 12]"},
-    {:left_shift, "a shifted left by b bits (integers only; shifts of the type's width or more, or negative, give 0)",
+    {:left_shift,
+     "a shifted left by b bits (integers only; shifts of the type's width or more, or negative, give 0)",
      "[1, 3]", "[4, 64]", "s64[2]", "[16, 0]"},
-    {:right_shift, "a shifted right by b bits, arithmetic for signed types (integers only; shifts of the type's width or more, or negative, leave only the sign)",
+    {:right_shift,
+     "a shifted right by b bits, arithmetic for signed types (integers only; shifts of the type's width or more, or negative, leave only the sign)",
      "[-16, 16, -1]", "[2, 2, 64]", "s64[3]", "[-4, 4, -1]"}
   ]
 
   for {name, what, left, right, out_type, out} <- @binary_ops do
-    wrap_arg = fn arg -> if String.starts_with?(arg, "["), do: "Myelin.Tensor.tensor(#{arg})", else: arg end
+    wrap_arg = fn arg ->
+      if String.starts_with?(arg, "["), do: "Myelin.Tensor.tensor(#{arg})", else: arg
+    end
 
     @doc """
     Computes #{what}, element by element, broadcasting `a` and `b` to a

@@ -10,7 +10,9 @@ use crate::integer::IntElement;
 use crate::zip::zip2;
 use myelin_core::ops::binary::BinaryClass;
 use myelin_core::ops::BinaryOp;
-use myelin_core::{dispatch_dtype, dispatch_float, dispatch_integer, DType, Element, Error, Result, Shape, Tensor};
+use myelin_core::{
+    dispatch_dtype, dispatch_float, dispatch_integer, DType, Element, Error, Result, Shape, Tensor,
+};
 use num_traits::{CheckedRem, Float};
 
 /// Applies `op` to `a` and `b`, broadcasting them to a common shape.

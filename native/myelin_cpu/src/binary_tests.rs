@@ -85,7 +85,10 @@ fn bitwise_and_shifts() {
     assert_eq!(run::<i16>(BitwiseAnd, &a, &b)[..1], [0b1000]);
     assert_eq!(run::<i16>(BitwiseOr, &a, &b)[..1], [0b1110]);
     assert_eq!(run::<i16>(BitwiseXor, &a, &b)[..1], [0b0110]);
-    assert_eq!(run::<i16>(LeftShift, &a, &b), [0b1100 << 10, -16, 0, i16::MIN, 0, 0]);
+    assert_eq!(
+        run::<i16>(LeftShift, &a, &b),
+        [0b1100 << 10, -16, 0, i16::MIN, 0, 0]
+    );
     assert_eq!(run::<i16>(RightShift, &a, &b), [0b1100 >> 10, -4, -1, 0, 0, -1]);
     let u = run::<u8>(RightShift, &v1(vec![0x80u8, 0x80]), &v1(vec![7u8, 8]));
     assert_eq!(u, [1, 0]);
@@ -124,13 +127,24 @@ fn broadcasting_and_errors() {
     let col = t(&[2, 1], vec![1.0f32, 2.0]);
     let row = t(&[1, 3], vec![10.0f32, 20.0, 30.0]);
     let r = binary(BinaryOp::Multiply, &col, &row).unwrap();
-    assert_eq!(r.as_slice::<f32>().unwrap(), &[10.0, 20.0, 30.0, 20.0, 40.0, 60.0]);
+    assert_eq!(
+        r.as_slice::<f32>().unwrap(),
+        &[10.0, 20.0, 30.0, 20.0, 40.0, 60.0]
+    );
     let s = binary(BinaryOp::Subtract, &t(&[], vec![1u8]), &v1(vec![2u8, 0])).unwrap();
     assert_eq!(s.as_slice::<u8>().unwrap(), &[255, 1]);
-    let z = binary(BinaryOp::Add, &t(&[0, 3], Vec::<f32>::new()), &v1(vec![1.0f32, 2.0, 3.0])).unwrap();
+    let z = binary(
+        BinaryOp::Add,
+        &t(&[0, 3], Vec::<f32>::new()),
+        &v1(vec![1.0f32, 2.0, 3.0]),
+    )
+    .unwrap();
     assert_eq!(z.dims(), &[0, 3]);
     let e = binary(BinaryOp::Add, &a, &v1(vec![1i32, 2])).unwrap_err();
-    assert_eq!(e.message(), "add: cannot broadcast tensors of shapes {2, 3} and {2}");
+    assert_eq!(
+        e.message(),
+        "add: cannot broadcast tensors of shapes {2, 3} and {2}"
+    );
 }
 
 #[test]

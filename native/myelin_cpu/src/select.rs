@@ -84,7 +84,9 @@ mod tests {
         let same = select(&t(&[3], vec![0u8, 7, 0]), &on_true, &t(&[3], vec![9u8, 9, 9])).unwrap();
         assert_eq!(same.as_slice::<u8>().unwrap(), &[9, 2, 9]);
         let e = select(&t(&[4], vec![0u8; 4]), &on_true, &on_false).unwrap_err();
-        assert!(e.message().starts_with("select: cannot broadcast the predicate of shape {4}"));
+        assert!(e
+            .message()
+            .starts_with("select: cannot broadcast the predicate of shape {4}"));
     }
 
     #[test]

@@ -222,8 +222,7 @@ mod tests {
         let (rows, cols) = (1000, 333);
         let a = t(&[rows, 1], (0..rows as i32).collect());
         let b = t(&[cols], (0..cols as i32).collect());
-        let r = zip2::<i32, i32, i32>(&a, &b, &Shape::from(&[rows, cols][..]), |x, y| x * 100 + y)
-            .unwrap();
+        let r = zip2::<i32, i32, i32>(&a, &b, &Shape::from(&[rows, cols][..]), |x, y| x * 100 + y).unwrap();
         assert_eq!(r.as_slice::<i32>().unwrap(), naive(&[rows, cols], &a, &b));
         let c = t(&[], vec![5]);
         let s = zip3::<i32, i32, i32, i32>(&a, &b, &c, &Shape::from(&[rows, cols][..]), |x, y, z| {
