@@ -103,4 +103,12 @@ defmodule Myelin.Native do
   def sort_dirty(_ref, _axis, _desc), do: nif_error()
   def argsort(_ref, _axis, _desc), do: nif_error()
   def argsort_dirty(_ref, _axis, _desc), do: nif_error()
+
+  # binary.rs
+  def binary(_op, _a, _b), do: nif_error()
+  def binary_dirty(_op, _a, _b), do: nif_error()
+  def select(_pred, _on_true, _on_false), do: nif_error()
+  def select_dirty(_pred, _on_true, _on_false), do: nif_error()
+  def clip(_t, _min, _max), do: nif_error()
+  def clip_dirty(_t, _min, _max), do: nif_error()
 end

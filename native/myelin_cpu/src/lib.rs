@@ -5,6 +5,7 @@
 //! expected), computes into freshly allocated storage, and returns a new
 //! tensor. Large ops split their work across cores with [`parallel`].
 
+pub mod binary;
 pub mod cast;
 pub mod creation;
 pub mod float;
@@ -14,10 +15,14 @@ pub mod layout;
 pub mod parallel;
 pub mod random;
 pub mod reshape_ops;
+pub mod select;
 pub mod sort;
 pub mod unary;
+mod zip;
 
+pub use binary::binary;
 pub use cast::{as_type, bitcast};
 pub use creation::{eye, iota};
 pub use random::{random_normal, random_uniform};
+pub use select::{clip, select};
 pub use unary::unary;

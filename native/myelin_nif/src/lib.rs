@@ -9,6 +9,7 @@
 //! picks the dirty twin when the work is large enough to hold a scheduler for
 //! more than about a millisecond.
 
+mod binary;
 mod codec;
 mod conversion;
 mod creation;
