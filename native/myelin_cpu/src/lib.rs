@@ -7,13 +7,23 @@
 
 pub mod cast;
 pub mod creation;
+pub mod cumulative;
+pub mod dot;
 pub mod float;
 pub mod integer;
 pub mod parallel;
+pub mod permute;
 pub mod random;
+pub mod reduce;
+pub mod reduce_arg;
+pub mod reducers;
 pub mod unary;
 
 pub use cast::{as_type, bitcast};
 pub use creation::{eye, iota};
+pub use cumulative::cumulative;
+pub use dot::dot;
+pub use reduce::reduce;
+pub use reduce_arg::arg_reduce;
 pub use random::{random_normal, random_uniform};
 pub use unary::unary;

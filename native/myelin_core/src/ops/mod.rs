@@ -3,8 +3,10 @@
 //! [`crate::shape`]. Backends implement the families; the NIF layer decodes
 //! op names (Elixir atoms) with `from_name`.
 
+pub mod reduce;
 pub mod unary;
 
+pub use reduce::{ArgReduceOp, CumulativeOp, ReduceOp, TieBreak};
 pub use unary::UnaryOp;
 
 /// Defines `name()` / `from_name()` for a fieldless op enum from one table,

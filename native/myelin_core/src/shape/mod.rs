@@ -5,6 +5,8 @@
 //! known to be valid. Each op family keeps its rules in a submodule.
 
 pub mod broadcast;
+pub mod dot;
+pub mod reduce;
 
 use crate::error::{Error, Result};
 use std::fmt;
