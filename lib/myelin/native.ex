@@ -68,4 +68,14 @@ defmodule Myelin.Native do
   # elementwise.rs
   def unary(_op, _ref), do: nif_error()
   def unary_dirty(_op, _ref), do: nif_error()
+
+  # reduction.rs
+  def reduce(_op, _ref, _axes, _keep_axes), do: nif_error()
+  def reduce_dirty(_op, _ref, _axes, _keep_axes), do: nif_error()
+  def arg_reduce(_op, _ref, _axis, _tie_break, _keep_axis), do: nif_error()
+  def arg_reduce_dirty(_op, _ref, _axis, _tie_break, _keep_axis), do: nif_error()
+  def cumulative(_op, _ref, _axis, _reverse), do: nif_error()
+  def cumulative_dirty(_op, _ref, _axis, _reverse), do: nif_error()
+  def dot(_a, _ca, _ba, _b, _cb, _bb), do: nif_error()
+  def dot_dirty(_a, _ca, _ba, _b, _cb, _bb), do: nif_error()
 end

@@ -14,6 +14,7 @@ mod conversion;
 mod creation;
 mod elementwise;
 mod guard;
+mod reduction;
 mod resource;
 
 rustler::init!("Elixir.Myelin.Native");
