@@ -20,7 +20,11 @@ pub fn cumulative(op: CumulativeOp, t: &Tensor, axis: i64, reverse: bool) -> Res
     }
     let axis = t.shape().axis(op.name(), axis)?;
     let dims = t.dims();
-    let lay = (dims[..axis].iter().product::<usize>(), dims[axis], dims[axis + 1..].iter().product::<usize>());
+    let lay = (
+        dims[..axis].iter().product::<usize>(),
+        dims[axis],
+        dims[axis + 1..].iter().product::<usize>(),
+    );
     let dt = t.dtype();
     macro_rules! scan_with {
         ($T:ty, $C:ty, $widen:expr, $narrow:expr, $f:expr) => {

@@ -20,7 +20,14 @@ const PARALLEL_GEMM_WORK: usize = 1 << 18;
 
 /// Nx.dot/6: contracts `contract_a` of `a` with `contract_b` of `b`,
 /// batching over `batch_a` / `batch_b`.
-pub fn dot(a: &Tensor, contract_a: &[i64], batch_a: &[i64], b: &Tensor, contract_b: &[i64], batch_b: &[i64]) -> Result<Tensor> {
+pub fn dot(
+    a: &Tensor,
+    contract_a: &[i64],
+    batch_a: &[i64],
+    b: &Tensor,
+    contract_b: &[i64],
+    batch_b: &[i64],
+) -> Result<Tensor> {
     let plan = dot_rule(a.shape(), contract_a, batch_a, b.shape(), contract_b, batch_b)?;
     let out_type = a.dtype().merge(b.dtype());
     let compute = match out_type {
@@ -48,21 +55,42 @@ struct Operand<'a, T: Clone> {
 
 /// Lays `t` out as `[batch, rows, cols]` matrices, reusing its memory when
 /// its axes are already in that order or with rows and cols swapped.
-fn operand<'a, T: Element>(t: &'a Tensor, batch: &[usize], rows: &[usize], cols: &[usize]) -> Result<Operand<'a, T>> {
+fn operand<'a, T: Element>(
+    t: &'a Tensor,
+    batch: &[usize],
+    rows: &[usize],
+    cols: &[usize],
+) -> Result<Operand<'a, T>> {
     let data = t.as_slice::<T>()?;
     let dims = t.dims();
     let size = |axes: &[usize]| axes.iter().map(|&i| dims[i]).product::<usize>();
     let (r, c) = (size(rows), size(cols));
-    let order = |x: &[usize], y: &[usize]| -> Vec<usize> { batch.iter().chain(x).chain(y).copied().collect() };
+    let order =
+        |x: &[usize], y: &[usize]| -> Vec<usize> { batch.iter().chain(x).chain(y).copied().collect() };
     let straight = order(rows, cols);
     let is_identity = |p: &[usize]| p.iter().enumerate().all(|(i, &v)| i == v);
     if is_identity(&straight) {
-        return Ok(Operand { data: Cow::Borrowed(data), rs: c, cs: 1, stride: r * c });
+        return Ok(Operand {
+            data: Cow::Borrowed(data),
+            rs: c,
+            cs: 1,
+            stride: r * c,
+        });
     }
     if is_identity(&order(cols, rows)) {
-        return Ok(Operand { data: Cow::Borrowed(data), rs: 1, cs: r, stride: r * c });
+        return Ok(Operand {
+            data: Cow::Borrowed(data),
+            rs: 1,
+            cs: r,
+            stride: r * c,
+        });
     }
-    Ok(Operand { data: Cow::Owned(permute(data, dims, &straight)), rs: c, cs: 1, stride: r * c })
+    Ok(Operand {
+        data: Cow::Owned(permute(data, dims, &straight)),
+        rs: c,
+        cs: 1,
+        stride: r * c,
+    })
 }
 
 /// The element types `gemm` multiplies.
@@ -87,11 +115,25 @@ fn float_dot<T: GemmFloat>(a: &Tensor, b: &Tensor, p: &DotPlan) -> Result<Tensor
         // strides derived from those shapes in `operand`).
         unsafe {
             gemm::gemm(
-                m, n, k,
-                dst.as_mut_ptr(), 1, n as isize, false,
-                l.as_ptr(), lhs.cs as isize, lhs.rs as isize,
-                r.as_ptr(), rhs.cs as isize, rhs.rs as isize,
-                T::ZERO, T::ONE, false, false, false, par,
+                m,
+                n,
+                k,
+                dst.as_mut_ptr(),
+                1,
+                n as isize,
+                false,
+                l.as_ptr(),
+                lhs.cs as isize,
+                lhs.rs as isize,
+                r.as_ptr(),
+                rhs.cs as isize,
+                rhs.rs as isize,
+                T::ZERO,
+                T::ONE,
+                false,
+                false,
+                false,
+                par,
             )
         }
     };
@@ -168,7 +210,10 @@ mod tests {
         assert_eq!(c.as_slice::<f64>().unwrap(), &[58.0, 64.0, 139.0, 154.0]);
         // a^T b via strides: contract axis 0 of both.
         let c = dot(&af, &[0], &[], &af, &[0], &[]).unwrap();
-        assert_eq!(c.as_slice::<f32>().unwrap(), &[17.0, 22.0, 27.0, 22.0, 29.0, 36.0, 27.0, 36.0, 45.0]);
+        assert_eq!(
+            c.as_slice::<f32>().unwrap(),
+            &[17.0, 22.0, 27.0, 22.0, 29.0, 36.0, 27.0, 36.0, 45.0]
+        );
         let ah = as_type(&a, DType::BF16).unwrap();
         let c = dot(&ah, &[1], &[], &ah, &[1], &[]).unwrap();
         assert_eq!(c.dtype(), DType::BF16);
@@ -180,7 +225,10 @@ mod tests {
         let a = t(&[2, 1, 2], vec![1i64, 2, 3, 4]);
         let b = t(&[2, 2, 1], vec![5i64, 6, 7, 8]);
         let c = dot(&a, &[2], &[0], &b, &[1], &[0]).unwrap();
-        assert_eq!((c.dims(), c.as_slice::<i64>().unwrap()), (&[2, 1, 1][..], &[17i64, 53][..]));
+        assert_eq!(
+            (c.dims(), c.as_slice::<i64>().unwrap()),
+            (&[2, 1, 1][..], &[17i64, 53][..])
+        );
         let a = t(&[1], vec![200u8]);
         let c = dot(&a, &[0], &[], &a, &[0], &[]).unwrap();
         assert_eq!(c.as_slice::<u8>().unwrap(), &[64]); // 40000 mod 256
@@ -191,7 +239,15 @@ mod tests {
         let (m, n, k) = (70, 90, 80);
         let a: Vec<f32> = (0..m * k).map(|i| (i % 7) as f32 - 3.0).collect();
         let b: Vec<f32> = (0..k * n).map(|i| (i % 5) as f32 - 2.0).collect();
-        let c = dot(&t(&[m, k], a.clone()), &[1], &[], &t(&[n, k], b.clone()), &[1], &[]).unwrap();
+        let c = dot(
+            &t(&[m, k], a.clone()),
+            &[1],
+            &[],
+            &t(&[n, k], b.clone()),
+            &[1],
+            &[],
+        )
+        .unwrap();
         let c = c.as_slice::<f32>().unwrap();
         for (i, j) in [(0, 0), (13, 77), (69, 89)] {
             let want: f32 = (0..k).map(|q| a[i * k + q] * b[j * k + q]).sum();

@@ -23,7 +23,7 @@ pub use cast::{as_type, bitcast};
 pub use creation::{eye, iota};
 pub use cumulative::cumulative;
 pub use dot::dot;
+pub use random::{random_normal, random_uniform};
 pub use reduce::reduce;
 pub use reduce_arg::arg_reduce;
-pub use random::{random_normal, random_uniform};
 pub use unary::unary;

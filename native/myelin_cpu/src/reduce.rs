@@ -9,10 +9,10 @@
 //! memory. Large work is split over output chunks, or over the reduced range
 //! when there are too few outputs to keep every core busy.
 
+use crate::cast::as_type;
 use crate::parallel::{for_each_chunk_mut, num_threads, ELEMENTWISE_GRAIN};
 use crate::permute::permute;
-use crate::cast::as_type;
-use crate::reducers::{FloatProduct, FloatSum, IntAgg, Logic, LogSumExp, MinMax, Reducer};
+use crate::reducers::{FloatProduct, FloatSum, IntAgg, LogSumExp, Logic, MinMax, Reducer};
 use myelin_core::ops::ReduceOp;
 use myelin_core::shape::reduce::{reduce as reduce_rule, ReducePlan};
 use myelin_core::{dispatch_dtype, dispatch_float, dispatch_integer, DType, Element, Error, Result, Tensor};
@@ -75,7 +75,10 @@ fn dispatch(op: ReduceOp, t: &Tensor, plan: &ReducePlan) -> Result<Tensor> {
 
 /// The `(outer, reduced, inner)` view of `t` for sorted `axes`, copying
 /// the input (reduced axes moved last) only when they are not adjacent.
-pub(crate) fn view<'a, T: Element>(t: &'a Tensor, axes: &[usize]) -> Result<(Cow<'a, [T]>, usize, usize, usize)> {
+pub(crate) fn view<'a, T: Element>(
+    t: &'a Tensor,
+    axes: &[usize],
+) -> Result<(Cow<'a, [T]>, usize, usize, usize)> {
     let data = t.as_slice::<T>()?;
     let dims = t.dims();
     let red: usize = axes.iter().map(|&a| dims[a]).product();
@@ -99,11 +102,20 @@ pub(crate) fn view<'a, T: Element>(t: &'a Tensor, axes: &[usize]) -> Result<(Cow
 fn run<T: Element, R: Reducer<T>>(r: &R, t: &Tensor, plan: &ReducePlan) -> Result<Tensor> {
     let (data, outer, red, inner) = view::<T>(t, &plan.axes)?;
     let out = reduce_view(r, &data, outer, red, inner);
-    Tensor::from_vec(plan.out.clone(), out.into_iter().map(|a| r.finish(a, red)).collect::<Vec<R::Out>>())
+    Tensor::from_vec(
+        plan.out.clone(),
+        out.into_iter().map(|a| r.finish(a, red)).collect::<Vec<R::Out>>(),
+    )
 }
 
 /// Reduces the `(outer, red, inner)` view of `x` to `outer * inner` accumulators.
-pub(crate) fn reduce_view<T: Element, R: Reducer<T>>(r: &R, x: &[T], outer: usize, red: usize, inner: usize) -> Vec<R::Acc> {
+pub(crate) fn reduce_view<T: Element, R: Reducer<T>>(
+    r: &R,
+    x: &[T],
+    outer: usize,
+    red: usize,
+    inner: usize,
+) -> Vec<R::Acc> {
     let n_out = outer * inner;
     let mut acc = vec![r.init(); n_out];
     let total = n_out * red;
@@ -119,13 +131,26 @@ pub(crate) fn reduce_view<T: Element, R: Reducer<T>>(r: &R, x: &[T], outer: usiz
                     scope.spawn(move || {
                         let mut part = vec![r.init(); n_out];
                         for o in 0..outer {
-                            accumulate(r, x, red, inner, o, 0, r0, r1, &mut part[o * inner..(o + 1) * inner]);
+                            accumulate(
+                                r,
+                                x,
+                                red,
+                                inner,
+                                o,
+                                0,
+                                r0,
+                                r1,
+                                &mut part[o * inner..(o + 1) * inner],
+                            );
                         }
                         part
                     })
                 })
                 .collect();
-            handles.into_iter().map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e))).collect()
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+                .collect()
         });
         for part in partials {
             for (a, p) in acc.iter_mut().zip(part) {
@@ -151,7 +176,17 @@ pub(crate) fn reduce_view<T: Element, R: Reducer<T>>(r: &R, x: &[T], outer: usiz
 
 /// Folds rows `r0..r1` of outer slice `o`, columns `i0..i0+acc.len()`, into `acc`.
 #[allow(clippy::too_many_arguments)]
-fn accumulate<T: Element, R: Reducer<T>>(r: &R, x: &[T], red: usize, inner: usize, o: usize, i0: usize, r0: usize, r1: usize, acc: &mut [R::Acc]) {
+fn accumulate<T: Element, R: Reducer<T>>(
+    r: &R,
+    x: &[T],
+    red: usize,
+    inner: usize,
+    o: usize,
+    i0: usize,
+    r0: usize,
+    r1: usize,
+    acc: &mut [R::Acc],
+) {
     if inner == 1 {
         if let Some(a) = acc.first_mut() {
             let base = o * red;
@@ -218,7 +253,10 @@ mod tests {
     fn sums_over_every_axis_combination() {
         let x = iota_i32(&[2, 3, 4]);
         let s = reduce(ReduceOp::Sum, &x, None, false).unwrap();
-        assert_eq!((s.dtype(), s.as_slice::<i64>().unwrap()), (DType::S64, &[276i64][..]));
+        assert_eq!(
+            (s.dtype(), s.as_slice::<i64>().unwrap()),
+            (DType::S64, &[276i64][..])
+        );
         let s = reduce(ReduceOp::Sum, &x, Some(&[1]), false).unwrap();
         assert_eq!(s.as_slice::<i64>().unwrap(), &[12, 15, 18, 21, 48, 51, 54, 57]);
         let s = reduce(ReduceOp::Sum, &x, Some(&[0, 2]), true).unwrap();
@@ -234,7 +272,10 @@ mod tests {
         let n = 1usize << 20;
         let x = t(&[n], (0..n).map(|i| i as f64).collect());
         let s = reduce(ReduceOp::Sum, &x, None, false).unwrap();
-        assert_eq!(s.as_slice::<f64>().unwrap(), &[(n as f64) * (n as f64 - 1.0) / 2.0]);
+        assert_eq!(
+            s.as_slice::<f64>().unwrap(),
+            &[(n as f64) * (n as f64 - 1.0) / 2.0]
+        );
         // Ones in f32: pairwise summation keeps it exact.
         let x = t(&[1024, 1024], vec![1.0f32; n]);
         let s = reduce(ReduceOp::Sum, &x, None, false).unwrap();
@@ -265,10 +306,34 @@ mod tests {
     #[test]
     fn empty_identities_and_types() {
         let z = t::<u8>(&[0], vec![]);
-        assert_eq!(reduce(ReduceOp::Sum, &z, None, false).unwrap().as_slice::<u64>().unwrap(), &[0]);
-        assert_eq!(reduce(ReduceOp::Product, &z, None, false).unwrap().as_slice::<u64>().unwrap(), &[1]);
-        assert_eq!(reduce(ReduceOp::All, &z, None, false).unwrap().as_slice::<u8>().unwrap(), &[1]);
-        assert_eq!(reduce(ReduceOp::Any, &z, None, false).unwrap().as_slice::<u8>().unwrap(), &[0]);
+        assert_eq!(
+            reduce(ReduceOp::Sum, &z, None, false)
+                .unwrap()
+                .as_slice::<u64>()
+                .unwrap(),
+            &[0]
+        );
+        assert_eq!(
+            reduce(ReduceOp::Product, &z, None, false)
+                .unwrap()
+                .as_slice::<u64>()
+                .unwrap(),
+            &[1]
+        );
+        assert_eq!(
+            reduce(ReduceOp::All, &z, None, false)
+                .unwrap()
+                .as_slice::<u8>()
+                .unwrap(),
+            &[1]
+        );
+        assert_eq!(
+            reduce(ReduceOp::Any, &z, None, false)
+                .unwrap()
+                .as_slice::<u8>()
+                .unwrap(),
+            &[0]
+        );
         let l = reduce(ReduceOp::Logsumexp, &z, None, false).unwrap();
         assert_eq!(l.as_slice::<f32>().unwrap(), &[f32::NEG_INFINITY]);
     }
@@ -276,8 +341,20 @@ mod tests {
     #[test]
     fn mean_product_logsumexp() {
         let x = t(&[4], vec![1i32, 2, 3, 4]);
-        assert_eq!(reduce(ReduceOp::Mean, &x, None, false).unwrap().as_slice::<f32>().unwrap(), &[2.5]);
-        assert_eq!(reduce(ReduceOp::Product, &x, None, false).unwrap().as_slice::<i64>().unwrap(), &[24]);
+        assert_eq!(
+            reduce(ReduceOp::Mean, &x, None, false)
+                .unwrap()
+                .as_slice::<f32>()
+                .unwrap(),
+            &[2.5]
+        );
+        assert_eq!(
+            reduce(ReduceOp::Product, &x, None, false)
+                .unwrap()
+                .as_slice::<i64>()
+                .unwrap(),
+            &[24]
+        );
         let x = t(&[3], vec![1000.0f64, 1000.0, f64::NEG_INFINITY]);
         let l = reduce(ReduceOp::Logsumexp, &x, None, false).unwrap();
         assert!((l.as_slice::<f64>().unwrap()[0] - (1000.0 + 2f64.ln())).abs() < 1e-12);
@@ -285,6 +362,12 @@ mod tests {
         let l = reduce(ReduceOp::Logsumexp, &x, None, false).unwrap();
         assert_eq!(l.as_slice::<bf16>().unwrap(), &[bf16::from_f32(2f32.ln())]);
         let x = t(&[2], vec![u64::MAX, 2]);
-        assert_eq!(reduce(ReduceOp::Sum, &x, None, false).unwrap().as_slice::<u64>().unwrap(), &[1]);
+        assert_eq!(
+            reduce(ReduceOp::Sum, &x, None, false)
+                .unwrap()
+                .as_slice::<u64>()
+                .unwrap(),
+            &[1]
+        );
     }
 }

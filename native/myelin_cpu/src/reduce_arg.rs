@@ -8,17 +8,30 @@ use myelin_core::shape::reduce::arg_reduce as arg_rule;
 use myelin_core::{dispatch_dtype, Element, Error, Result, Tensor};
 
 /// The index of the smallest or largest element along `axis`.
-pub fn arg_reduce(op: ArgReduceOp, t: &Tensor, axis: Option<i64>, tie: TieBreak, keep_axis: bool) -> Result<Tensor> {
+pub fn arg_reduce(
+    op: ArgReduceOp,
+    t: &Tensor,
+    axis: Option<i64>,
+    tie: TieBreak,
+    keep_axis: bool,
+) -> Result<Tensor> {
     let (axis, out_shape) = arg_rule(op.name(), t.shape(), axis, keep_axis)?;
     let dims = t.dims();
     let (outer, red, inner) = match axis {
-        Some(a) => (dims[..a].iter().product(), dims[a], dims[a + 1..].iter().product()),
+        Some(a) => (
+            dims[..a].iter().product(),
+            dims[a],
+            dims[a + 1..].iter().product(),
+        ),
         None => (1, t.size(), 1),
     };
     if red == 0 && out_shape.size() > 0 {
         return Err(Error::arg(
             op.name(),
-            format!("cannot take the index of an extreme of zero elements (shape {})", t.shape()),
+            format!(
+                "cannot take the index of an extreme of zero elements (shape {})",
+                t.shape()
+            ),
         ));
     }
     let max = op == ArgReduceOp::Argmax;
@@ -54,7 +67,12 @@ fn better<T: Element, const MAX: bool, const HIGH: bool>(x: T, best: T) -> bool 
     }
 }
 
-fn kernel<T: Element, const MAX: bool, const HIGH: bool>(x: &[T], outer: usize, red: usize, inner: usize) -> Vec<i64> {
+fn kernel<T: Element, const MAX: bool, const HIGH: bool>(
+    x: &[T],
+    outer: usize,
+    red: usize,
+    inner: usize,
+) -> Vec<i64> {
     let mut out = vec![0i64; outer * inner];
     let grain = (ELEMENTWISE_GRAIN / red.max(1)).max(1);
     for_each_chunk_mut(&mut out, grain, |start, chunk| {
@@ -96,7 +114,12 @@ mod tests {
     #[test]
     fn ties_nan_and_axes() {
         let x = t(&[5], vec![1i32, 3, 0, 3, 0]);
-        let am = |op, tie| arg_reduce(op, &x, None, tie, false).unwrap().as_slice::<i64>().unwrap()[0];
+        let am = |op, tie| {
+            arg_reduce(op, &x, None, tie, false)
+                .unwrap()
+                .as_slice::<i64>()
+                .unwrap()[0]
+        };
         assert_eq!(am(ArgReduceOp::Argmax, TieBreak::Low), 1);
         assert_eq!(am(ArgReduceOp::Argmax, TieBreak::High), 3);
         assert_eq!(am(ArgReduceOp::Argmin, TieBreak::Low), 2);
@@ -110,9 +133,19 @@ mod tests {
         }
         let x = t(&[2, 3], vec![1u8, 9, 2, 8, 0, 7]);
         let r = arg_reduce(ArgReduceOp::Argmax, &x, Some(0), TieBreak::Low, true).unwrap();
-        assert_eq!((r.dims(), r.as_slice::<i64>().unwrap()), (&[1, 3][..], &[1i64, 0, 1][..]));
+        assert_eq!(
+            (r.dims(), r.as_slice::<i64>().unwrap()),
+            (&[1, 3][..], &[1i64, 0, 1][..])
+        );
         let r = arg_reduce(ArgReduceOp::Argmin, &x, Some(-1), TieBreak::Low, false).unwrap();
         assert_eq!(r.as_slice::<i64>().unwrap(), &[0, 1]);
-        assert!(arg_reduce(ArgReduceOp::Argmax, &t::<u8>(&[0], vec![]), None, TieBreak::Low, false).is_err());
+        assert!(arg_reduce(
+            ArgReduceOp::Argmax,
+            &t::<u8>(&[0], vec![]),
+            None,
+            TieBreak::Low,
+            false
+        )
+        .is_err());
     }
 }

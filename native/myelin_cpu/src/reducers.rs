@@ -238,7 +238,10 @@ impl<T: FloatElement> Reducer<T> for LogSumExp<T> {
     type Acc = (T::Compute, T::Compute);
     type Out = T;
     fn init(&self) -> Self::Acc {
-        (<T::Compute as Float>::neg_infinity(), <T::Compute as Element>::ZERO)
+        (
+            <T::Compute as Float>::neg_infinity(),
+            <T::Compute as Element>::ZERO,
+        )
     }
     #[inline]
     fn fold(&self, acc: Self::Acc, x: T) -> Self::Acc {
@@ -250,7 +253,11 @@ impl<T: FloatElement> Reducer<T> for LogSumExp<T> {
         if ma.is_nan() || mb.is_nan() {
             return (<T::Compute as Float>::nan(), sa + sb);
         }
-        let (hi, shi, lo, slo) = if ma >= mb { (ma, sa, mb, sb) } else { (mb, sb, ma, sa) };
+        let (hi, shi, lo, slo) = if ma >= mb {
+            (ma, sa, mb, sb)
+        } else {
+            (mb, sb, ma, sa)
+        };
         if lo == <T::Compute as Float>::neg_infinity() || slo == <T::Compute as Element>::ZERO {
             (hi, shi)
         } else if lo == hi {

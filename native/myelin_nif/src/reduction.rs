@@ -10,11 +10,20 @@ use myelin_core::ops::{ArgReduceOp, CumulativeOp, ReduceOp, TieBreak};
 use myelin_core::Error;
 use rustler::{Atom, Env, Term};
 
-fn reduce_body<'a>(env: Env<'a>, op: Atom, t: TensorRef, axes: Option<Vec<i64>>, keep_axes: bool) -> Term<'a> {
+fn reduce_body<'a>(
+    env: Env<'a>,
+    op: Atom,
+    t: TensorRef,
+    axes: Option<Vec<i64>>,
+    keep_axes: bool,
+) -> Term<'a> {
     run(env, "reduce", || {
         let name = op_name(env, "reduce", op)?;
         let op = ReduceOp::from_name(&name).ok_or_else(|| Error::arg(&name, "unknown reduction"))?;
-        encode_tensor(env, myelin_cpu::reduce(op, tensor(&t), axes.as_deref(), keep_axes)?)
+        encode_tensor(
+            env,
+            myelin_cpu::reduce(op, tensor(&t), axes.as_deref(), keep_axes)?,
+        )
     })
 }
 
@@ -25,11 +34,24 @@ fn reduce<'a>(env: Env<'a>, op: Atom, t: TensorRef, axes: Option<Vec<i64>>, keep
 }
 
 #[rustler::nif(schedule = "DirtyCpu")]
-fn reduce_dirty<'a>(env: Env<'a>, op: Atom, t: TensorRef, axes: Option<Vec<i64>>, keep_axes: bool) -> Term<'a> {
+fn reduce_dirty<'a>(
+    env: Env<'a>,
+    op: Atom,
+    t: TensorRef,
+    axes: Option<Vec<i64>>,
+    keep_axes: bool,
+) -> Term<'a> {
     reduce_body(env, op, t, axes, keep_axes)
 }
 
-fn arg_reduce_body<'a>(env: Env<'a>, op: Atom, t: TensorRef, axis: Option<i64>, tie: Atom, keep_axis: bool) -> Term<'a> {
+fn arg_reduce_body<'a>(
+    env: Env<'a>,
+    op: Atom,
+    t: TensorRef,
+    axis: Option<i64>,
+    tie: Atom,
+    keep_axis: bool,
+) -> Term<'a> {
     run(env, "arg_reduce", || {
         let name = op_name(env, "arg_reduce", op)?;
         let op = ArgReduceOp::from_name(&name).ok_or_else(|| Error::arg(&name, "unknown reduction"))?;
@@ -40,12 +62,26 @@ fn arg_reduce_body<'a>(env: Env<'a>, op: Atom, t: TensorRef, axis: Option<i64>, 
 
 /// `argmax` / `argmin` along `axis` (`nil` = flattened).
 #[rustler::nif]
-fn arg_reduce<'a>(env: Env<'a>, op: Atom, t: TensorRef, axis: Option<i64>, tie: Atom, keep_axis: bool) -> Term<'a> {
+fn arg_reduce<'a>(
+    env: Env<'a>,
+    op: Atom,
+    t: TensorRef,
+    axis: Option<i64>,
+    tie: Atom,
+    keep_axis: bool,
+) -> Term<'a> {
     arg_reduce_body(env, op, t, axis, tie, keep_axis)
 }
 
 #[rustler::nif(schedule = "DirtyCpu")]
-fn arg_reduce_dirty<'a>(env: Env<'a>, op: Atom, t: TensorRef, axis: Option<i64>, tie: Atom, keep_axis: bool) -> Term<'a> {
+fn arg_reduce_dirty<'a>(
+    env: Env<'a>,
+    op: Atom,
+    t: TensorRef,
+    axis: Option<i64>,
+    tie: Atom,
+    keep_axis: bool,
+) -> Term<'a> {
     arg_reduce_body(env, op, t, axis, tie, keep_axis)
 }
 
@@ -69,17 +105,43 @@ fn cumulative_dirty<'a>(env: Env<'a>, op: Atom, t: TensorRef, axis: i64, reverse
 }
 
 #[allow(clippy::too_many_arguments)]
-fn dot_body<'a>(env: Env<'a>, a: TensorRef, ca: Vec<i64>, ba: Vec<i64>, b: TensorRef, cb: Vec<i64>, bb: Vec<i64>) -> Term<'a> {
-    run(env, "dot", || encode_tensor(env, myelin_cpu::dot(tensor(&a), &ca, &ba, tensor(&b), &cb, &bb)?))
+fn dot_body<'a>(
+    env: Env<'a>,
+    a: TensorRef,
+    ca: Vec<i64>,
+    ba: Vec<i64>,
+    b: TensorRef,
+    cb: Vec<i64>,
+    bb: Vec<i64>,
+) -> Term<'a> {
+    run(env, "dot", || {
+        encode_tensor(env, myelin_cpu::dot(tensor(&a), &ca, &ba, tensor(&b), &cb, &bb)?)
+    })
 }
 
 /// Nx.dot/6: contraction and batch axes of both operands.
 #[rustler::nif]
-fn dot<'a>(env: Env<'a>, a: TensorRef, ca: Vec<i64>, ba: Vec<i64>, b: TensorRef, cb: Vec<i64>, bb: Vec<i64>) -> Term<'a> {
+fn dot<'a>(
+    env: Env<'a>,
+    a: TensorRef,
+    ca: Vec<i64>,
+    ba: Vec<i64>,
+    b: TensorRef,
+    cb: Vec<i64>,
+    bb: Vec<i64>,
+) -> Term<'a> {
     dot_body(env, a, ca, ba, b, cb, bb)
 }
 
 #[rustler::nif(schedule = "DirtyCpu")]
-fn dot_dirty<'a>(env: Env<'a>, a: TensorRef, ca: Vec<i64>, ba: Vec<i64>, b: TensorRef, cb: Vec<i64>, bb: Vec<i64>) -> Term<'a> {
+fn dot_dirty<'a>(
+    env: Env<'a>,
+    a: TensorRef,
+    ca: Vec<i64>,
+    ba: Vec<i64>,
+    b: TensorRef,
+    cb: Vec<i64>,
+    bb: Vec<i64>,
+) -> Term<'a> {
     dot_body(env, a, ca, ba, b, cb, bb)
 }

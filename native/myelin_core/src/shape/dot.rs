@@ -42,7 +42,13 @@ pub fn default_contraction(a: &Shape, b: &Shape) -> (Vec<i64>, Vec<i64>) {
     }
 }
 
-fn normalize(op: &str, shape: &Shape, axes: &[i64], what: &str, taken: &mut Vec<usize>) -> Result<Vec<usize>> {
+fn normalize(
+    op: &str,
+    shape: &Shape,
+    axes: &[i64],
+    what: &str,
+    taken: &mut Vec<usize>,
+) -> Result<Vec<usize>> {
     let mut out = Vec::with_capacity(axes.len());
     for &axis in axes {
         let a = shape.axis(op, axis)?;
@@ -59,7 +65,14 @@ fn normalize(op: &str, shape: &Shape, axes: &[i64], what: &str, taken: &mut Vec<
 }
 
 /// The rule of `dot(a, contract_a, batch_a, b, contract_b, batch_b)`.
-pub fn dot(a: &Shape, contract_a: &[i64], batch_a: &[i64], b: &Shape, contract_b: &[i64], batch_b: &[i64]) -> Result<DotPlan> {
+pub fn dot(
+    a: &Shape,
+    contract_a: &[i64],
+    batch_a: &[i64],
+    b: &Shape,
+    contract_b: &[i64],
+    batch_b: &[i64],
+) -> Result<DotPlan> {
     let op = "dot";
     let mut taken_a = Vec::new();
     let batch_a = normalize(op, a, batch_a, "contraction", &mut taken_a)?;

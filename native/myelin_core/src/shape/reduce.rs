@@ -36,12 +36,20 @@ pub fn reduce(op: &str, input: &Shape, axes: Option<&[i64]>, keep_axes: bool) ->
             (true, false) => None,
         })
         .collect();
-    Ok(ReducePlan { axes, out: Shape::new(dims) })
+    Ok(ReducePlan {
+        axes,
+        out: Shape::new(dims),
+    })
 }
 
 /// The rule of `argmax`/`argmin`: one axis (None = the flattened tensor).
 /// Returns the normalized axis and the output shape.
-pub fn arg_reduce(op: &str, input: &Shape, axis: Option<i64>, keep_axis: bool) -> Result<(Option<usize>, Shape)> {
+pub fn arg_reduce(
+    op: &str,
+    input: &Shape,
+    axis: Option<i64>,
+    keep_axis: bool,
+) -> Result<(Option<usize>, Shape)> {
     match axis {
         Some(a) => {
             let a = input.axis(op, a)?;
@@ -49,7 +57,11 @@ pub fn arg_reduce(op: &str, input: &Shape, axis: Option<i64>, keep_axis: bool) -
             Ok((Some(a), plan.out))
         }
         None => {
-            let dims = if keep_axis { vec![1; input.rank()] } else { Vec::new() };
+            let dims = if keep_axis {
+                vec![1; input.rank()]
+            } else {
+                Vec::new()
+            };
             Ok((None, Shape::new(dims)))
         }
     }
@@ -73,16 +85,29 @@ mod tests {
         let e = reduce("sum", &s, Some(&[0, -3]), false).unwrap_err();
         assert_eq!(e.message(), "sum: axis -3 is repeated in axes [0, -3]");
         let z = Shape::new(vec![2, 0]);
-        assert!(reduce("reduce_max", &z, Some(&[1]), false).unwrap().reduces_nothing(&z));
-        assert!(!reduce("reduce_max", &z, Some(&[0]), false).unwrap().reduces_nothing(&z));
+        assert!(reduce("reduce_max", &z, Some(&[1]), false)
+            .unwrap()
+            .reduces_nothing(&z));
+        assert!(!reduce("reduce_max", &z, Some(&[0]), false)
+            .unwrap()
+            .reduces_nothing(&z));
     }
 
     #[test]
     fn arg_reduce_shapes() {
         let s = Shape::new(vec![2, 3]);
-        assert_eq!(arg_reduce("argmax", &s, Some(-1), false).unwrap(), (Some(1), Shape::new(vec![2])));
-        assert_eq!(arg_reduce("argmax", &s, Some(0), true).unwrap().1, Shape::new(vec![1, 3]));
-        assert_eq!(arg_reduce("argmax", &s, None, false).unwrap(), (None, Shape::scalar()));
+        assert_eq!(
+            arg_reduce("argmax", &s, Some(-1), false).unwrap(),
+            (Some(1), Shape::new(vec![2]))
+        );
+        assert_eq!(
+            arg_reduce("argmax", &s, Some(0), true).unwrap().1,
+            Shape::new(vec![1, 3])
+        );
+        assert_eq!(
+            arg_reduce("argmax", &s, None, false).unwrap(),
+            (None, Shape::scalar())
+        );
         assert!(arg_reduce("argmax", &s, Some(2), false).is_err());
     }
 }
