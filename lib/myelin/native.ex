@@ -111,4 +111,14 @@ defmodule Myelin.Native do
   def select_dirty(_pred, _on_true, _on_false), do: nif_error()
   def clip(_t, _min, _max), do: nif_error()
   def clip_dirty(_t, _min, _max), do: nif_error()
+
+  # reduction.rs
+  def reduce(_op, _ref, _axes, _keep_axes), do: nif_error()
+  def reduce_dirty(_op, _ref, _axes, _keep_axes), do: nif_error()
+  def arg_reduce(_op, _ref, _axis, _tie_break, _keep_axis), do: nif_error()
+  def arg_reduce_dirty(_op, _ref, _axis, _tie_break, _keep_axis), do: nif_error()
+  def cumulative(_op, _ref, _axis, _reverse), do: nif_error()
+  def cumulative_dirty(_op, _ref, _axis, _reverse), do: nif_error()
+  def dot(_a, _ca, _ba, _b, _cb, _bb), do: nif_error()
+  def dot_dirty(_a, _ca, _ba, _b, _cb, _bb), do: nif_error()
 end

@@ -16,6 +16,7 @@ mod creation;
 mod elementwise;
 mod guard;
 mod movement;
+mod reduction;
 mod resource;
 
 rustler::init!("Elixir.Myelin.Native");

@@ -4,9 +4,11 @@
 //! op names (Elixir atoms) with `from_name`.
 
 pub mod binary;
+pub mod reduce;
 pub mod unary;
 
 pub use binary::BinaryOp;
+pub use reduce::{ArgReduceOp, CumulativeOp, ReduceOp, TieBreak};
 pub use unary::UnaryOp;
 
 /// Defines `name()` / `from_name()` for a fieldless op enum from one table,

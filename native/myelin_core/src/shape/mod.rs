@@ -5,7 +5,9 @@
 //! known to be valid. Each op family keeps its rules in a submodule.
 
 pub mod broadcast;
+pub mod dot;
 pub mod indexing;
+pub mod reduce;
 pub mod transform;
 pub mod view;
 
