@@ -29,6 +29,7 @@ defmodule Myelin.Tensor do
   import Kernel, except: [byte_size: 1]
 
   alias Myelin.Native
+  alias Myelin.Tensor.{Elementwise, Reductions, ShapeOps}
   alias Myelin.Tensor.Type
 
   # `data` is a binary over the tensor's memory (no copy): it makes the BEAM
@@ -498,852 +499,110 @@ defmodule Myelin.Tensor do
     dispatch(size(t), :bitcast, :bitcast_dirty, [t.ref, type])
   end
 
-  ## Elementwise unary ops
-
-  # {name, what it computes, an example input, the example's output}. The
-  # functions and their doctests are generated from this table: each op is
-  # one line, and `Myelin.Tensor.exp/1` is `UnaryOp::Exp` in the engine.
-  @unary_ops [
-    {:negate, "the negation, -x (integers wrap)", "[1, -2, 0]", "[-1, 2, 0]"},
-    {:abs, "the absolute value", "[-1.5, 2.0]", "[1.5, 2.0]"},
-    {:sign, "the sign: -1, 0 or 1 (NaN stays NaN)", "[-3, 0, 5]", "[-1, 0, 1]"},
-    {:floor, "the largest whole number not above x", "[1.5, -1.5]", "[1.0, -2.0]"},
-    {:ceil, "the smallest whole number not below x", "[1.5, -1.5]", "[2.0, -1.0]"},
-    {:round, "the nearest whole number, halves away from zero", "[2.5, -2.5, 0.4]",
-     "[3.0, -3.0, 0.0]"},
-    {:exp, "the exponential, e^x", "[0.0, 1.0]", "[1.0, 2.7182817]"},
-    {:expm1, "e^x - 1, accurate near zero", "[0.0, 1.0e-7]", "[0.0, 1.0000001e-7]"},
-    {:log, "the natural logarithm", "[1.0, 4.0]", "[0.0, 1.3862944]"},
-    {:log1p, "ln(1 + x), accurate near zero", "[0.0, 1.0]", "[0.0, 0.6931472]"},
-    {:sqrt, "the square root", "[4, 9]", "[2.0, 3.0]"},
-    {:rsqrt, "the reciprocal square root, 1 / sqrt(x)", "[4.0, 0.25]", "[0.5, 2.0]"},
-    {:cbrt, "the cube root", "[8.0, -27.0]", "[2.0, -3.0]"},
-    {:sin, "the sine", "[0.0, 1.0]", "[0.0, 0.84147096]"},
-    {:cos, "the cosine", "[0.0, 1.0]", "[1.0, 0.5403023]"},
-    {:tan, "the tangent", "[0.0, 1.0]", "[0.0, 1.5574077]"},
-    {:asin, "the arcsine", "[0.0, 1.0]", "[0.0, 1.5707964]"},
-    {:acos, "the arccosine", "[1.0, 0.0]", "[0.0, 1.5707964]"},
-    {:atan, "the arctangent", "[0.0, 1.0]", "[0.0, 0.7853982]"},
-    {:sinh, "the hyperbolic sine", "[0.0, 1.0]", "[0.0, 1.1752012]"},
-    {:cosh, "the hyperbolic cosine", "[0.0, 1.0]", "[1.0, 1.5430806]"},
-    {:tanh, "the hyperbolic tangent", "[0.0, 1.0]", "[0.0, 0.7615942]"},
-    {:asinh, "the inverse hyperbolic sine", "[0.0, 1.0]", "[0.0, 0.8813736]"},
-    {:acosh, "the inverse hyperbolic cosine", "[1.0, 2.0]", "[0.0, 1.316958]"},
-    {:atanh, "the inverse hyperbolic tangent", "[0.0, 0.5]", "[0.0, 0.54930615]"},
-    {:sigmoid, "the logistic function, 1 / (1 + e^-x)", "[0.0, 2.0]", "[0.5, 0.880797]"},
-    {:erf, "the error function", "[0.0, 1.0]", "[0.0, 0.8427008]"},
-    {:erfc, "the complementary error function, 1 - erf(x)", "[0.0, 1.0]", "[1.0, 0.1572992]"},
-    {:is_nan, "1 where x is NaN, else 0 (type u8)", "[1.0, :nan]", "[0, 1]"},
-    {:is_infinity, "1 where x is infinite, else 0 (type u8)", "[:infinity, 1.0]", "[1, 0]"},
-    {:logical_not, "1 where x is zero, else 0 (type u8)", "[0, 2]", "[1, 0]"},
-    {:bitwise_not, "the bitwise complement (integers only)", "[0, 5]", "[-1, -6]"}
-  ]
-
-  for {name, what, input, output} <- @unary_ops do
-    {:ok, input_list} = Code.string_to_quoted(input)
-    {:ok, input_value} = input_list |> Code.eval_quoted() |> then(&{:ok, elem(&1, 0)})
-    type = if Enum.all?(input_value, &is_integer/1), do: "s64", else: "f32"
-
-    out_type =
-      cond do
-        name in [:is_nan, :is_infinity, :logical_not] -> "u8"
-        name in [:negate, :abs, :sign, :floor, :ceil, :round, :bitwise_not] -> type
-        true -> "f32"
-      end
-
-    @doc """
-    Computes #{what}, element by element.
-
-        iex> Myelin.Tensor.#{name}(Myelin.Tensor.tensor(#{input}))
-        #Myelin.Tensor<
-          #{out_type}[#{length(input_value)}]
-          #{output}
-        >
-    """
-    @spec unquote(name)(tensor_or_number()) :: t()
-    def unquote(name)(t), do: unary(unquote(name), t)
-  end
-
-  defp unary(op, t) do
-    t = to_tensor(t)
-    dispatch(size(t), :unary, :unary_dirty, [op, t.ref])
-  end
-
-  ## Shape ops, indexing and sorting
-
-  @doc """
-  Permutes the axes: axis `i` of the result is axis `axes[i]` of `t`
-  (`axes:` defaults to the axes reversed; negative axes count from the end).
-
-      iex> Myelin.Tensor.transpose(Myelin.Tensor.iota({2, 3})) |> Myelin.Tensor.to_list()
-      [[0, 3], [1, 4], [2, 5]]
-
-      iex> Myelin.Tensor.transpose(Myelin.Tensor.iota({1, 2, 3}), axes: [1, -1, 0]) |> Myelin.Tensor.shape()
-      {2, 3, 1}
-  """
-  @spec transpose(tensor_or_number(), keyword()) :: t()
-  def transpose(t, opts \\ []) do
-    t = to_tensor(t)
-    opts = validate_opts!(opts, [:axes], :transpose)
-    dispatch(size(t), :transpose, :transpose_dirty, [t.ref, axes_opt!(opts, :transpose)])
-  end
-
-  @doc """
-  Removes axes of size 1: those in `axes:`, or all of them. No copy.
-
-      iex> Myelin.Tensor.squeeze(Myelin.Tensor.iota({1, 3, 1})) |> Myelin.Tensor.shape()
-      {3}
-
-      iex> Myelin.Tensor.squeeze(Myelin.Tensor.iota({1, 3, 1}), axes: [-1]) |> Myelin.Tensor.shape()
-      {1, 3}
-  """
-  @spec squeeze(tensor_or_number(), keyword()) :: t()
-  def squeeze(t, opts \\ []) do
-    t = to_tensor(t)
-    opts = validate_opts!(opts, [:axes], :squeeze)
-    dispatch(0, :squeeze, :squeeze_dirty, [t.ref, axes_opt!(opts, :squeeze)])
-  end
-
-  @doc """
-  Inserts an axis of size 1 at position `axis` (`-1` appends). No copy.
-
-      iex> Myelin.Tensor.new_axis(Myelin.Tensor.iota({2}), -1) |> Myelin.Tensor.to_list()
-      [[0], [1]]
-  """
-  @spec new_axis(tensor_or_number(), integer()) :: t()
-  def new_axis(t, axis) do
-    t = to_tensor(t)
-    dispatch(0, :new_axis, :new_axis_dirty, [t.ref, int!(axis, :new_axis, "axis")])
-  end
-
-  @doc """
-  Broadcasts `t` to `shape` (a tuple, or a tensor whose shape is used).
-  Without `axes:`, dimensions align from the right; with it, input axis `i`
-  becomes output axis `axes[i]`. Each input dimension must be 1 or match.
-
-      iex> Myelin.Tensor.broadcast(Myelin.Tensor.tensor([1, 2]), {2, 2}) |> Myelin.Tensor.to_list()
-      [[1, 2], [1, 2]]
-
-      iex> Myelin.Tensor.broadcast(Myelin.Tensor.tensor([1, 2]), {2, 2}, axes: [0]) |> Myelin.Tensor.to_list()
-      [[1, 1], [2, 2]]
-  """
-  @spec broadcast(tensor_or_number(), shape() | t(), keyword()) :: t()
-  def broadcast(t, shape, opts \\ []) do
-    t = to_tensor(t)
-    opts = validate_opts!(opts, [:axes], :broadcast)
-    shape = if is_struct(shape, __MODULE__), do: shape.shape, else: shape!(shape, :broadcast)
-    args = [t.ref, Tuple.to_list(shape), axes_opt!(opts, :broadcast)]
-    dispatch(shape_size(shape), :broadcast, :broadcast_dirty, args)
-  end
-
-  @doc """
-  A slice of `lengths` elements per axis starting at `start_indices`,
-  taking every `strides:`-th element (an integer or one per axis; default 1).
-  As in Nx, start indices (integers or scalar tensors) are clamped so the
-  slice fits; lengths must not exceed the dimensions.
-
-      iex> Myelin.Tensor.slice(Myelin.Tensor.iota({6}), [1], [3]) |> Myelin.Tensor.to_list()
-      [1, 2, 3]
-
-      iex> Myelin.Tensor.slice(Myelin.Tensor.iota({6}), [5], [2]) |> Myelin.Tensor.to_list()
-      [4, 5]
-
-      iex> Myelin.Tensor.slice(Myelin.Tensor.iota({2, 4}), [0, 0], [2, 4], strides: [1, 2]) |> Myelin.Tensor.to_list()
-      [[0, 2], [4, 6]]
-  """
-  @spec slice(tensor_or_number(), [integer() | t()], [non_neg_integer()], keyword()) :: t()
-  def slice(t, start_indices, lengths, opts \\ []) do
-    t = to_tensor(t)
-    opts = validate_opts!(opts, [:strides], :slice)
-
-    strides =
-      case Keyword.get(opts, :strides, 1) do
-        s when is_integer(s) -> List.duplicate(s, rank(t))
-        s -> int_list!(s, :slice, "strides")
-      end
-
-    args = [t.ref, starts!(start_indices, :slice), int_list!(lengths, :slice, "lengths"), strides]
-    dispatch(size(t), :slice, :slice_dirty, args)
-  end
-
-  @doc """
-  Writes `slice` into `t` at `start_indices`, clamped (as in Nx) so the
-  slice fits. The result's type merges both types.
-
-      iex> Myelin.Tensor.put_slice(Myelin.Tensor.iota({5}), [4], Myelin.Tensor.tensor([8, 9])) |> Myelin.Tensor.to_list()
-      [0, 1, 2, 8, 9]
-  """
-  @spec put_slice(tensor_or_number(), [integer() | t()], t()) :: t()
-  def put_slice(t, start_indices, slice) do
-    {t, slice} = {to_tensor(t), to_tensor(slice)}
-    args = [t.ref, starts!(start_indices, :put_slice), slice.ref]
-    dispatch(size(t), :put_slice, :put_slice_dirty, args)
-  end
-
-  @doc """
-  Joins tensors along `axis:` (default 0). All dimensions but that axis
-  must match; the result's type merges all the types.
-
-      iex> Myelin.Tensor.concatenate([Myelin.Tensor.tensor([[1, 2]]), Myelin.Tensor.tensor([[3.0, 4.0]])]) |> Myelin.Tensor.to_list()
-      [[1.0, 2.0], [3.0, 4.0]]
-  """
-  @spec concatenate([tensor_or_number()], keyword()) :: t()
-  def concatenate(tensors, opts \\ []) do
-    opts = validate_opts!(opts, [:axis], :concatenate)
-    ts = tensor_list!(tensors, :concatenate)
-    args = [Enum.map(ts, & &1.ref), int!(Keyword.get(opts, :axis, 0), :concatenate, "axis")]
-    dispatch(Enum.sum(Enum.map(ts, &size/1)), :concatenate, :concatenate_dirty, args)
-  end
-
-  @doc """
-  Joins tensors of one shape along a new axis `axis:` (default 0).
-
-      iex> Myelin.Tensor.stack([Myelin.Tensor.tensor([1, 2]), Myelin.Tensor.tensor([3, 4])], axis: -1) |> Myelin.Tensor.to_list()
-      [[1, 3], [2, 4]]
-  """
-  @spec stack([tensor_or_number()], keyword()) :: t()
-  def stack(tensors, opts \\ []) do
-    opts = validate_opts!(opts, [:axis], :stack)
-    ts = tensor_list!(tensors, :stack)
-    args = [Enum.map(ts, & &1.ref), int!(Keyword.get(opts, :axis, 0), :stack, "axis")]
-    dispatch(Enum.sum(Enum.map(ts, &size/1)), :stack, :stack_dirty, args)
-  end
-
-  @doc """
-  Pads with `pad_value` according to one `{low, high, interior}` per axis:
-  `low`/`high` elements before/after (negative values crop) and `interior`
-  elements between neighbours. The result's type merges the tensor's type
-  with the pad value's (a number follows Nx's weak-scalar rule).
-
-      iex> Myelin.Tensor.pad(Myelin.Tensor.tensor([1, 2, 3]), 0, [{1, 2, 1}]) |> Myelin.Tensor.to_list()
-      [0, 1, 0, 2, 0, 3, 0, 0]
-
-      iex> Myelin.Tensor.pad(Myelin.Tensor.tensor([1, 2, 3]), 9, [{-1, 1, 0}]) |> Myelin.Tensor.to_list()
-      [2, 3, 9]
-  """
-  @spec pad(tensor_or_number(), tensor_or_number(), [{integer(), integer(), integer()}]) :: t()
-  def pad(t, pad_value, padding_config) do
-    t = to_tensor(t)
-
-    value =
-      if is_struct(pad_value, __MODULE__),
-        do: pad_value,
-        else: tensor(pad_value, type: Type.merge_number(t.type, pad_value))
-
-    config =
-      if is_list(padding_config) and
-           Enum.all?(
-             padding_config,
-             &match?({l, h, i} when is_integer(l) and is_integer(h) and is_integer(i), &1)
-           ),
-         do: padding_config,
-         else:
-           raise(
-             ArgumentError,
-             "pad: expected a list of {low, high, interior} integer tuples, got #{inspect(padding_config)}"
-           )
-
-    dispatch(size(t), :pad, :pad_dirty, [t.ref, value.ref, config])
-  end
-
-  @doc """
-  Reverses the order of elements along `axes:` (default: all axes).
-
-      iex> Myelin.Tensor.reverse(Myelin.Tensor.iota({2, 2}), axes: [1]) |> Myelin.Tensor.to_list()
-      [[1, 0], [3, 2]]
-  """
-  @spec reverse(tensor_or_number(), keyword()) :: t()
-  def reverse(t, opts \\ []) do
-    t = to_tensor(t)
-    opts = validate_opts!(opts, [:axes], :reverse)
-    dispatch(size(t), :reverse, :reverse_dirty, [t.ref, axes_opt!(opts, :reverse)])
-  end
-
-  @doc """
-  Gathers from `t` at `indices` (Nx 0.7): the last axis of `indices` holds
-  index vectors of length `k` (1 to the rank of `t`) that address the
-  leading `k` axes; the result has shape `indices.shape[0..-2] ++ t.shape[k..]`.
-  Out-of-range indices are clamped into range, as in Nx and XLA.
-
-      iex> t = Myelin.Tensor.iota({2, 3})
-      iex> Myelin.Tensor.gather(t, Myelin.Tensor.tensor([[0, 0], [1, 2]])) |> Myelin.Tensor.to_list()
-      [0, 5]
-      iex> Myelin.Tensor.gather(t, Myelin.Tensor.tensor([[1]])) |> Myelin.Tensor.to_list()
-      [[3, 4, 5]]
-  """
-  @spec gather(tensor_or_number(), t(), keyword()) :: t()
-  def gather(t, indices, opts \\ []) do
-    validate_opts!(opts, [], :gather)
-    {t, indices} = {to_tensor(t), indices!(indices)}
-    dispatch(size(indices), :gather, :gather_dirty, [t.ref, indices.ref])
-  end
-
-  @doc """
-  Takes the positions `indices` along `axis:` (default 0), which is
-  replaced by the indices' dimensions. Out-of-range indices are clamped.
-
-      iex> Myelin.Tensor.take(Myelin.Tensor.iota({2, 3}), Myelin.Tensor.tensor([2, 0]), axis: 1) |> Myelin.Tensor.to_list()
-      [[2, 0], [5, 3]]
-  """
-  @spec take(tensor_or_number(), t(), keyword()) :: t()
-  def take(t, indices, opts \\ []) do
-    opts = validate_opts!(opts, [:axis], :take)
-    {t, indices} = {to_tensor(t), indices!(indices)}
-    axis = int!(Keyword.get(opts, :axis, 0), :take, "axis")
-    dispatch(size(indices), :take, :take_dirty, [t.ref, indices.ref, axis])
-  end
-
-  @doc """
-  Takes, along `axis:` (default 0), the positions given by `indices`, which
-  has `t`'s shape except on that axis (often the output of `argsort/2`).
-  Out-of-range indices are clamped.
-
-      iex> t = Myelin.Tensor.tensor([[3, 1, 2]])
-      iex> Myelin.Tensor.take_along_axis(t, Myelin.Tensor.argsort(t, axis: 1), axis: 1) |> Myelin.Tensor.to_list()
-      [[1, 2, 3]]
-  """
-  @spec take_along_axis(tensor_or_number(), t(), keyword()) :: t()
-  def take_along_axis(t, indices, opts \\ []) do
-    opts = validate_opts!(opts, [:axis], :take_along_axis)
-    {t, indices} = {to_tensor(t), indices!(indices)}
-    axis = int!(Keyword.get(opts, :axis, 0), :take_along_axis, "axis")
-    dispatch(size(indices), :take_along_axis, :take_along_axis_dirty, [t.ref, indices.ref, axis])
-  end
-
-  @doc """
-  Adds `updates` into `t` at `indices` (index vectors on the last axis, as
-  in `gather/3`; `updates` has the shape `gather/3` would return). Repeated
-  indices accumulate; index vectors out of range are skipped (as XLA's
-  scatter does). The result's type merges both types.
-
-      iex> t = Myelin.Tensor.tensor([0, 0, 0])
-      iex> Myelin.Tensor.indexed_add(t, Myelin.Tensor.tensor([[0], [2], [0]]), Myelin.Tensor.tensor([1, 2, 3])) |> Myelin.Tensor.to_list()
-      [4, 0, 2]
-  """
-  @spec indexed_add(tensor_or_number(), t(), tensor_or_number(), keyword()) :: t()
-  def indexed_add(t, indices, updates, opts \\ []),
-    do: indexed(:indexed_add, :indexed_add_dirty, t, indices, updates, opts)
-
-  @doc """
-  Like `indexed_add/4`, but replaces the values at `indices` with
-  `updates`; with repeated indices the last update wins.
-
-      iex> t = Myelin.Tensor.iota({2, 2})
-      iex> Myelin.Tensor.indexed_put(t, Myelin.Tensor.tensor([[1, 0]]), Myelin.Tensor.tensor([9])) |> Myelin.Tensor.to_list()
-      [[0, 1], [9, 3]]
-  """
-  @spec indexed_put(tensor_or_number(), t(), tensor_or_number(), keyword()) :: t()
-  def indexed_put(t, indices, updates, opts \\ []),
-    do: indexed(:indexed_put, :indexed_put_dirty, t, indices, updates, opts)
-
-  defp indexed(name, dirty, t, indices, updates, opts) do
-    validate_opts!(opts, [], name)
-    {t, indices, updates} = {to_tensor(t), indices!(indices), to_tensor(updates)}
-    dispatch(size(t) + size(updates), name, dirty, [t.ref, indices.ref, updates.ref])
-  end
-
-  @doc """
-  Sorts along `axis:` (default 0) in `direction:` `:asc` (default) or
-  `:desc`. The sort is stable; NaN sorts last ascending, first descending.
-
-      iex> Myelin.Tensor.sort(Myelin.Tensor.tensor([3.0, :nan, 1.0, 2.0])) |> Myelin.Tensor.to_list()
-      [1.0, 2.0, 3.0, :nan]
-
-      iex> Myelin.Tensor.sort(Myelin.Tensor.tensor([[3, 1], [2, 4]]), axis: 1, direction: :desc) |> Myelin.Tensor.to_list()
-      [[3, 1], [4, 2]]
-  """
-  @spec sort(tensor_or_number(), keyword()) :: t()
-  def sort(t, opts \\ []) do
-    t = to_tensor(t)
-    opts = validate_opts!(opts, [:axis, :direction], :sort)
-    {axis, desc} = sort_opts!(opts, :sort)
-    dispatch(size(t), :sort, :sort_dirty, [t.ref, axis, desc])
-  end
-
-  @doc """
-  The positions that sort `t` along `axis:` (default 0) in `direction:`
-  `:asc` or `:desc`, as `type:` (default `{:s, 64}`). Always stable (equal
-  elements keep their order), so `stable:` is accepted and ignored.
-
-      iex> Myelin.Tensor.argsort(Myelin.Tensor.tensor([3, 1, 2, 1])) |> Myelin.Tensor.to_list()
-      [1, 3, 2, 0]
-
-      iex> Myelin.Tensor.argsort(Myelin.Tensor.tensor([3, 1, 2, 1]), direction: :desc, type: :u8) |> Myelin.Tensor.to_list()
-      [0, 2, 1, 3]
-  """
-  @spec argsort(tensor_or_number(), keyword()) :: t()
-  def argsort(t, opts \\ []) do
-    t = to_tensor(t)
-    opts = validate_opts!(opts, [:axis, :direction, :stable, :type], :argsort)
-    {axis, desc} = sort_opts!(opts, :argsort)
-    type = Type.normalize!(Keyword.get(opts, :type, {:s, 64}), :argsort)
-
-    if Type.float?(type) do
-      raise ArgumentError, "argsort: expected an integer type:, got #{inspect(type)}"
-    end
-
-    dispatch(size(t), :argsort, :argsort_dirty, [t.ref, axis, desc]) |> as_type(type)
-  end
-
-  defp sort_opts!(opts, op) do
-    desc =
-      case Keyword.get(opts, :direction, :asc) do
-        :asc ->
-          false
-
-        :desc ->
-          true
-
-        other ->
-          raise ArgumentError,
-                "#{op}: expected direction: to be :asc or :desc, got #{inspect(other)}"
-      end
-
-    {int!(Keyword.get(opts, :axis, 0), op, "axis"), desc}
-  end
-
-  defp int!(v, _op, _what) when is_integer(v), do: v
-
-  defp int!(v, op, what),
-    do: raise(ArgumentError, "#{op}: expected #{what} to be an integer, got #{inspect(v)}")
-
-  defp int_list!(list, op, what) do
-    if is_list(list) and Enum.all?(list, &is_integer/1),
-      do: list,
-      else:
-        raise(
-          ArgumentError,
-          "#{op}: expected #{what} to be a list of integers, got #{inspect(list)}"
-        )
-  end
-
-  defp axes_opt!(opts, op), do: axes_list!(Keyword.get(opts, :axes), op)
-
-  # Start indices may be integers or scalar tensors (Nx's dynamic starts).
-  defp starts!(starts, op) when is_list(starts) do
-    Enum.map(starts, fn
-      %__MODULE__{shape: {}} = s -> int!(to_number(s), op, "start indices")
-      s -> int!(s, op, "start indices")
-    end)
-  end
-
-  defp starts!(other, op),
-    do: raise(ArgumentError, "#{op}: expected a list of start indices, got #{inspect(other)}")
-
-  defp tensor_list!([_ | _] = list, _op), do: Enum.map(list, &to_tensor/1)
-
-  defp tensor_list!(other, op),
-    do: raise(ArgumentError, "#{op}: expected a non-empty list of tensors, got #{inspect(other)}")
-
-  defp indices!(%__MODULE__{} = t), do: t
-  defp indices!(list) when is_list(list), do: tensor(list)
-  defp indices!(other), do: to_tensor(other)
-
-  ## Elementwise binary ops
-
-  # {name, what it computes, left operand, right operand, the result's
-  # type and shape, its elements}. The functions and their doctests are
-  # generated from this table; `Myelin.Tensor.add/2` is `BinaryOp::Add` in
-  # the engine. Operands are converted to their merged type first (Nx's
-  # `Nx.Type.merge/2`); numbers take the other operand's type when they can.
-  @binary_ops [
-    {:add, "the sum, a + b (integers wrap)", "[1, 2, 3]", "10", "s64[3]", "[11, 12, 13]"},
-    {:subtract, "the difference, a - b (integers wrap)", "[1, 2, 3]", "[3, 2, 1]", "s64[3]",
-     "[-2, 0, 2]"},
-    {:multiply, "the product, a * b (integers wrap)", "[1.5, 2.0]", "2", "f32[2]", "[3.0, 4.0]"},
-    {:divide, "the quotient a / b, always of a float type", "[1, 3]", "2", "f32[2]",
-     "[0.5, 1.5]"},
-    {:pow,
-     "a raised to the power b (integer power for integers: a negative exponent gives 0 unless a is 1 or -1)",
-     "[2, 3, -2]", "[10, 2, 3]", "s64[3]", "[1024, 9, -8]"},
-    {:remainder, "the remainder of a / b, with the sign of a (integer remainder by zero gives 0)",
-     "[7, -7, 7]", "[3, 3, 0]", "s64[3]", "[1, -1, 0]"},
-    {:quotient, "the integer quotient, truncated toward zero (integers only; by zero gives 0)",
-     "[7, -7, 7]", "[2, 2, 0]", "s64[3]", "[3, -3, 0]"},
-    {:min, "the smaller of a and b (NaN if either is NaN)", "[1.0, 5.0, :nan]", "3.0", "f32[3]",
-     "[1.0, 3.0, NaN]"},
-    {:max, "the larger of a and b (NaN if either is NaN)", "[1, 5]", "3", "s64[2]", "[3, 5]"},
-    {:atan2, "the angle of the point (b, a), atan(a / b) in the right quadrant", "[1.0, -1.0]",
-     "-1.0", "f32[2]", "[2.3561945, -2.3561945]"},
-    {:equal, "1 where a == b, else 0 (type u8)", "[1, 2, 3]", "2", "u8[3]", "[0, 1, 0]"},
-    {:not_equal, "1 where a != b, else 0 (type u8; NaN is unequal to everything)", "[1.0, :nan]",
-     "1.0", "u8[2]", "[0, 1]"},
-    {:less, "1 where a < b, else 0 (type u8)", "[1, 2, 3]", "2", "u8[3]", "[1, 0, 0]"},
-    {:less_equal, "1 where a <= b, else 0 (type u8)", "[1, 2, 3]", "2", "u8[3]", "[1, 1, 0]"},
-    {:greater, "1 where a > b, else 0 (type u8)", "[1, 2, 3]", "2", "u8[3]", "[0, 0, 1]"},
-    {:greater_equal, "1 where a >= b, else 0 (type u8)", "[1, 2, 3]", "2", "u8[3]", "[0, 1, 1]"},
-    {:logical_and, "1 where both a and b are nonzero, else 0 (type u8)", "[0, 1, 2]", "[1, 0, 3]",
-     "u8[3]", "[0, 0, 1]"},
-    {:logical_or, "1 where a or b is nonzero, else 0 (type u8)", "[0, 1, 0]", "[0, 0, 3]",
-     "u8[3]", "[0, 1, 1]"},
-    {:logical_xor, "1 where exactly one of a and b is nonzero, else 0 (type u8)", "[0, 1, 2]",
-     "[1, 0, 3]", "u8[3]", "[1, 1, 0]"},
-    {:bitwise_and, "the bitwise and (integers only)", "[12, 10]", "6", "s64[2]", "[4, 2]"},
-    {:bitwise_or, "the bitwise or (integers only)", "[12, 10]", "6", "s64[2]", "[14, 14]"},
-    {:bitwise_xor, "the bitwise exclusive or (integers only)", "[12, 10]", "6", "s64[2]",
-     "[10, 12]"},
-    {:left_shift,
-     "a shifted left by b bits (integers only; shifts of the type's width or more, or negative, give 0)",
-     "[1, 3]", "[4, 64]", "s64[2]", "[16, 0]"},
-    {:right_shift,
-     "a shifted right by b bits, arithmetic for signed types (integers only; shifts of the type's width or more, or negative, leave only the sign)",
-     "[-16, 16, -1]", "[2, 2, 64]", "s64[3]", "[-4, 4, -1]"}
-  ]
-
-  for {name, what, left, right, out_type, out} <- @binary_ops do
-    wrap_arg = fn arg ->
-      if String.starts_with?(arg, "["), do: "Myelin.Tensor.tensor(#{arg})", else: arg
-    end
-
-    @doc """
-    Computes #{what}, element by element, broadcasting `a` and `b` to a
-    common shape. Either may be a number.
-
-        iex> Myelin.Tensor.#{name}(#{wrap_arg.(left)}, #{wrap_arg.(right)})
-        #Myelin.Tensor<
-          #{out_type}
-          #{out}
-        >
-    """
-    @spec unquote(name)(tensor_or_number(), tensor_or_number()) :: t()
-    def unquote(name)(a, b), do: binary(unquote(name), a, b)
-  end
-
-  defp binary(op, a, b) do
-    {a, b} = weak_pair(a, b, op)
-    dispatch(broadcast_size([a.shape, b.shape]), :binary, :binary_dirty, [op, a.ref, b.ref])
-  end
-
-  @doc """
-  Chooses `on_true` where `pred` is nonzero and `on_false` elsewhere. The
-  three are broadcast to a common shape; the result has the merged type of
-  `on_true` and `on_false`. Any of them may be a number.
-
-      iex> pred = Myelin.Tensor.tensor([[1], [0]], type: :u8)
-      iex> Myelin.Tensor.select(pred, Myelin.Tensor.tensor([1, 2, 3]), 0)
-      #Myelin.Tensor<
-        s64[2][3]
-        [
-          [1, 2, 3],
-          [0, 0, 0]
-        ]
-      >
-  """
-  @spec select(tensor_or_number(), tensor_or_number(), tensor_or_number()) :: t()
-  def select(pred, on_true, on_false) do
-    pred = operand!(pred, :select)
-    {on_true, on_false} = weak_pair(on_true, on_false, :select)
-    work = broadcast_size([pred.shape, on_true.shape, on_false.shape])
-    dispatch(work, :select, :select_dirty, [pred.ref, on_true.ref, on_false.ref])
-  end
-
-  @doc """
-  Clamps every element of `t` into `[min, max]`. `min` and `max` must be
-  scalars (numbers take `t`'s type when they can); the result has the
-  merged type of all three. NaN stays NaN.
-
-      iex> Myelin.Tensor.clip(Myelin.Tensor.tensor([-3, 0, 5, 12], type: :s32), 0, 10)
-      #Myelin.Tensor<
-        s32[4]
-        [0, 0, 5, 10]
-      >
-  """
-  @spec clip(tensor_or_number(), tensor_or_number(), tensor_or_number()) :: t()
-  def clip(t, min, max) do
-    t = operand!(t, :clip)
-    min = weak_operand!(min, t.type, :clip)
-    max = weak_operand!(max, t.type, :clip)
-    dispatch(size(t), :clip, :clip_dirty, [t.ref, min.ref, max.ref])
-  end
-
-  # Two operands of one op: a number beside a tensor takes the tensor's
-  # type when it can (Nx's weak scalars); two numbers infer their own.
-  defp weak_pair(%__MODULE__{} = a, %__MODULE__{} = b, _op), do: {a, b}
-  defp weak_pair(%__MODULE__{} = a, b, op), do: {a, weak_operand!(b, a.type, op)}
-  defp weak_pair(a, %__MODULE__{} = b, op), do: {weak_operand!(a, b.type, op), b}
-  defp weak_pair(a, b, op), do: {operand!(a, op), operand!(b, op)}
-
-  defp weak_operand!(%__MODULE__{} = t, _type, _op), do: t
-
-  defp weak_operand!(n, type, op) do
-    operand!(n, op)
-    tensor(n, type: Type.merge_number(type, n))
-  end
-
-  defp operand!(%__MODULE__{} = t, _op), do: t
-
-  defp operand!(n, _op) when is_number(n) or n in [:nan, :infinity, :neg_infinity],
-    do: tensor(n)
-
-  defp operand!(other, op) do
-    raise ArgumentError,
-          "#{op}: expected a Myelin.Tensor, a number, :nan, :infinity or :neg_infinity, got #{inspect(other)}"
-  end
-
-  # The number of elements of the shapes' broadcast (only an estimate of
-  # the work when the shapes do not broadcast; the engine reports that).
-  defp broadcast_size(shapes) do
-    rank = shapes |> Enum.map(&tuple_size/1) |> Enum.max()
-
-    shapes
-    |> Enum.map(&(List.duplicate(1, rank - tuple_size(&1)) ++ Tuple.to_list(&1)))
-    |> Enum.zip_with(fn dims -> if 0 in dims, do: 0, else: Enum.max(dims) end)
-    |> Enum.reduce(1, &(&1 * &2))
-  end
-
-  ## Reductions, cumulative ops and dot
-
-  # {name, what it computes, input, output of a full reduction, output type}.
-  # Each op is one line; `Myelin.Tensor.sum/2` is `ReduceOp::Sum` in the engine.
-  @reduce_ops [
-    {:sum, "the sum (integers accumulate in, and return, 64 bits)", "[[1, 2], [3, 4]]", "10",
-     "s64"},
-    {:product, "the product (integers accumulate in, and return, 64 bits)", "[[1, 2], [3, 4]]",
-     "24", "s64"},
-    {:mean, "the arithmetic mean (integers give f32)", "[[1, 2], [3, 4]]", "2.5", "f32"},
-    {:reduce_min, "the smallest element (NaN wins; no elements is an error)", "[[1, 2], [3, 4]]",
-     "1", "s64"},
-    {:reduce_max, "the largest element (NaN wins; no elements is an error)", "[[1, 2], [3, 4]]",
-     "4", "s64"},
-    {:all, "1 if every element is non-zero, else 0 (type u8)", "[[1, 2], [0, 4]]", "0", "u8"},
-    {:any, "1 if any element is non-zero, else 0 (type u8)", "[[1, 2], [0, 4]]", "1", "u8"},
-    {:logsumexp, "log(sum(exp(x))), computed without overflow", "[[0.0, 0.0], [0.0, 0.0]]",
-     "1.3862944", "f32"}
-  ]
-
-  for {name, what, input, output, out_type} <- @reduce_ops do
-    @doc """
-    Reduces to #{what}, over `axes:` (a list; default all axes). With
-    `keep_axes: true` the reduced axes stay, with size 1.
-
-        iex> Myelin.Tensor.#{name}(Myelin.Tensor.tensor(#{input}))
-        #Myelin.Tensor<
-          #{out_type}
-          #{output}
-        >
-    """
-    @spec unquote(name)(tensor_or_number(), keyword()) :: t()
-    def unquote(name)(t, opts \\ [])
-
-    def unquote(name)(t, opts), do: reduce(unquote(name), t, opts)
-  end
-
-  defp reduce(op, t, opts) do
-    t = to_tensor(t)
-    opts = validate_opts!(opts, [:axes, :keep_axes], op)
-    axes = axes_list!(opts[:axes], op)
-    keep = bool_opt!(opts, :keep_axes, op)
-    dispatch(size(t), :reduce, :reduce_dirty, [op, t.ref, axes, keep])
-  end
-
-  @doc """
-  The index of the largest element along `axis:` (default: of the flattened
-  tensor), as `{:s, 64}`. NaN counts as the largest. `tie_break: :low`
-  (default) picks the first of equal elements, `:high` the last;
-  `keep_axis: true` keeps the axis with size 1.
-
-      iex> Myelin.Tensor.argmax(Myelin.Tensor.tensor([[1, 9, 9], [8, 0, 7]]), axis: 1, tie_break: :high)
-      #Myelin.Tensor<
-        s64[2]
-        [2, 0]
-      >
-  """
-  @spec argmax(tensor_or_number(), keyword()) :: t()
-  def argmax(t, opts \\ []), do: arg_reduce(:argmax, t, opts)
-
-  @doc """
-  The index of the smallest element along `axis:` (default: of the
-  flattened tensor), as `{:s, 64}`. NaN counts as the smallest. Options as
-  in `argmax/2`.
-
-      iex> Myelin.Tensor.argmin(Myelin.Tensor.tensor([[3, 1], [0, 2]]))
-      #Myelin.Tensor<
-        s64
-        2
-      >
-  """
-  @spec argmin(tensor_or_number(), keyword()) :: t()
-  def argmin(t, opts \\ []), do: arg_reduce(:argmin, t, opts)
-
-  defp arg_reduce(op, t, opts) do
-    t = to_tensor(t)
-    opts = validate_opts!(opts, [:axis, :tie_break, :keep_axis], op)
-
-    axis =
-      case opts[:axis] do
-        a when is_integer(a) or is_nil(a) ->
-          a
-
-        other ->
-          raise ArgumentError, "#{op}: expected axis: to be an integer, got #{inspect(other)}"
-      end
-
-    tie =
-      case Keyword.get(opts, :tie_break, :low) do
-        tie when tie in [:low, :high] ->
-          tie
-
-        other ->
-          raise ArgumentError,
-                "#{op}: expected tie_break: to be :low or :high, got #{inspect(other)}"
-      end
-
-    keep = bool_opt!(opts, :keep_axis, op)
-    dispatch(size(t), :arg_reduce, :arg_reduce_dirty, [op, t.ref, axis, tie, keep])
-  end
-
-  # {name, what it computes, output of the example on [1, 3, 2, 4]}.
-  @cumulative_ops [
-    {:cumulative_sum, "running sum (integers wrap)", "[1, 4, 6, 10]"},
-    {:cumulative_product, "running product (integers wrap)", "[1, 3, 6, 24]"},
-    {:cumulative_min, "running minimum (NaN propagates)", "[1, 1, 1, 1]"},
-    {:cumulative_max, "running maximum (NaN propagates)", "[1, 3, 3, 4]"}
-  ]
-
-  for {name, what, output} <- @cumulative_ops do
-    @doc """
-    The #{what} along `axis:` (default 0), from the end when
-    `reverse: true`. The output has the input's shape and type.
-
-        iex> Myelin.Tensor.#{name}(Myelin.Tensor.tensor([1, 3, 2, 4]))
-        #Myelin.Tensor<
-          s64[4]
-          #{output}
-        >
-    """
-    @spec unquote(name)(tensor_or_number(), keyword()) :: t()
-    def unquote(name)(t, opts \\ []), do: cumulative(unquote(name), t, opts)
-  end
-
-  defp cumulative(op, t, opts) do
-    t = to_tensor(t)
-    opts = validate_opts!(opts, [:axis, :reverse], op)
-
-    axis =
-      case Keyword.get(opts, :axis, 0) do
-        a when is_integer(a) ->
-          a
-
-        other ->
-          raise ArgumentError, "#{op}: expected axis: to be an integer, got #{inspect(other)}"
-      end
-
-    reverse = bool_opt!(opts, :reverse, op)
-    dispatch(size(t), :cumulative, :cumulative_dirty, [op, t.ref, axis, reverse])
-  end
-
-  @doc """
-  The dot product, with Nx.dot/2's rules: a scalar multiplies; two vectors
-  give their inner product; otherwise the last axis of `a` is contracted
-  with the second-to-last axis of `b` (its only axis if `b` is a vector).
-  The output type is the merged type of `a` and `b`.
-
-      iex> Myelin.Tensor.dot(Myelin.Tensor.tensor([[1, 2], [3, 4]]), Myelin.Tensor.tensor([5, 6]))
-      #Myelin.Tensor<
-        s64[2]
-        [17, 39]
-      >
-  """
-  @spec dot(tensor_or_number(), tensor_or_number()) :: t()
-  def dot(a, b) do
-    {a, b} = {to_tensor(a), to_tensor(b)}
-
-    {ca, cb} =
-      case {rank(a), rank(b)} do
-        {0, _} -> {[], []}
-        {_, 0} -> {[], []}
-        {_, 1} -> {[-1], [0]}
-        _ -> {[-1], [-2]}
-      end
-
-    dot(a, ca, [], b, cb, [])
-  end
-
-  @doc """
-  Contracts `contract_a` axes of `a` with `contract_b` axes of `b` (paired
-  in order; their sizes must match), as Nx.dot/4. The output holds `a`'s
-  remaining axes, then `b`'s.
-
-      iex> a = Myelin.Tensor.tensor([[1.0, 2.0], [3.0, 4.0]])
-      iex> Myelin.Tensor.dot(a, [0], a, [0])
-      #Myelin.Tensor<
-        f32[2][2]
-        [
-          [10.0, 14.0],
-          [14.0, 20.0]
-        ]
-      >
-  """
-  @spec dot(tensor_or_number(), [integer()], tensor_or_number(), [integer()]) :: t()
-  def dot(a, contract_a, b, contract_b), do: dot(a, contract_a, [], b, contract_b, [])
-
-  @doc """
-  Batched contraction, as Nx.dot/6: `batch_a` axes of `a` pair with
-  `batch_b` axes of `b` (same sizes) and index independent products. The
-  output holds the batch axes, then `a`'s remaining axes, then `b`'s.
-
-      iex> a = Myelin.Tensor.iota({2, 1, 2})
-      iex> Myelin.Tensor.dot(a, [2], [0], a, [2], [0])
-      #Myelin.Tensor<
-        s64[2][1][1]
-        [
-          [
-            [1]
-          ],
-          [
-            [13]
-          ]
-        ]
-      >
-  """
-  @spec dot(tensor_or_number(), [integer()], [integer()], tensor_or_number(), [integer()], [
-          integer()
-        ]) :: t()
-  def dot(a, contract_a, batch_a, b, contract_b, batch_b) do
-    {a, b} = {to_tensor(a), to_tensor(b)}
-    [ca, ba, cb, bb] = Enum.map([contract_a, batch_a, contract_b, batch_b], &axes_list!(&1, :dot))
-    ca = ca || []
-    ba = ba || []
-    cb = cb || []
-    bb = bb || []
-    # Work is multiply-adds, batch * m * n * k = size(a) * size(b) / (batch * k).
-    shared = axes_product(a.shape, ca) * axes_product(a.shape, ba)
-    work = if shared == 0, do: 0, else: div(size(a) * size(b), shared)
-    dispatch(work, :dot, :dot_dirty, [a.ref, ca, ba, b.ref, cb, bb])
-  end
-
-  defp axes_product(shape, axes) do
-    rank = tuple_size(shape)
-
-    Enum.reduce(axes, 1, fn axis, acc ->
-      a = if axis < 0, do: axis + rank, else: axis
-      if a >= 0 and a < rank, do: acc * elem(shape, a), else: acc
-    end)
-  end
-
-  defp axes_list!(nil, _op), do: nil
-
-  defp axes_list!(axes, op) when is_list(axes) do
-    if Enum.all?(axes, &is_integer/1) do
-      axes
-    else
-      raise ArgumentError, "#{op}: expected axes to be a list of integers, got #{inspect(axes)}"
-    end
-  end
-
-  defp axes_list!(other, op) do
-    raise ArgumentError, "#{op}: expected axes to be a list of integers, got #{inspect(other)}"
-  end
-
-  defp bool_opt!(opts, key, op) do
-    case Keyword.get(opts, key, false) do
-      b when is_boolean(b) ->
-        b
-
-      other ->
-        raise ArgumentError, "#{op}: expected #{key}: to be a boolean, got #{inspect(other)}"
-    end
-  end
+  ## Ops, delegated to the family modules
+  #
+  # Each op's docs, examples and implementation live in its family module;
+  # these delegates make them `Myelin.Tensor.<op>`, Nx's spelling. Keep the
+  # lists in sync when adding an op (a test checks that every public
+  # function of the family modules is reachable here).
+
+  # Elementwise
+  defdelegate abs(t), to: Elementwise
+  defdelegate acos(t), to: Elementwise
+  defdelegate acosh(t), to: Elementwise
+  defdelegate asin(t), to: Elementwise
+  defdelegate asinh(t), to: Elementwise
+  defdelegate atan(t), to: Elementwise
+  defdelegate atanh(t), to: Elementwise
+  defdelegate bitwise_not(t), to: Elementwise
+  defdelegate cbrt(t), to: Elementwise
+  defdelegate ceil(t), to: Elementwise
+  defdelegate cos(t), to: Elementwise
+  defdelegate cosh(t), to: Elementwise
+  defdelegate erf(t), to: Elementwise
+  defdelegate erfc(t), to: Elementwise
+  defdelegate exp(t), to: Elementwise
+  defdelegate expm1(t), to: Elementwise
+  defdelegate floor(t), to: Elementwise
+  defdelegate is_infinity(t), to: Elementwise
+  defdelegate is_nan(t), to: Elementwise
+  defdelegate log(t), to: Elementwise
+  defdelegate log1p(t), to: Elementwise
+  defdelegate logical_not(t), to: Elementwise
+  defdelegate negate(t), to: Elementwise
+  defdelegate round(t), to: Elementwise
+  defdelegate rsqrt(t), to: Elementwise
+  defdelegate sigmoid(t), to: Elementwise
+  defdelegate sign(t), to: Elementwise
+  defdelegate sin(t), to: Elementwise
+  defdelegate sinh(t), to: Elementwise
+  defdelegate sqrt(t), to: Elementwise
+  defdelegate tan(t), to: Elementwise
+  defdelegate tanh(t), to: Elementwise
+  defdelegate add(a, b), to: Elementwise
+  defdelegate atan2(a, b), to: Elementwise
+  defdelegate bitwise_and(a, b), to: Elementwise
+  defdelegate bitwise_or(a, b), to: Elementwise
+  defdelegate bitwise_xor(a, b), to: Elementwise
+  defdelegate divide(a, b), to: Elementwise
+  defdelegate equal(a, b), to: Elementwise
+  defdelegate greater(a, b), to: Elementwise
+  defdelegate greater_equal(a, b), to: Elementwise
+  defdelegate left_shift(a, b), to: Elementwise
+  defdelegate less(a, b), to: Elementwise
+  defdelegate less_equal(a, b), to: Elementwise
+  defdelegate logical_and(a, b), to: Elementwise
+  defdelegate logical_or(a, b), to: Elementwise
+  defdelegate logical_xor(a, b), to: Elementwise
+  defdelegate max(a, b), to: Elementwise
+  defdelegate min(a, b), to: Elementwise
+  defdelegate multiply(a, b), to: Elementwise
+  defdelegate not_equal(a, b), to: Elementwise
+  defdelegate pow(a, b), to: Elementwise
+  defdelegate quotient(a, b), to: Elementwise
+  defdelegate remainder(a, b), to: Elementwise
+  defdelegate right_shift(a, b), to: Elementwise
+  defdelegate subtract(a, b), to: Elementwise
+  defdelegate select(pred, on_true, on_false), to: Elementwise
+  defdelegate clip(t, min, max), to: Elementwise
+
+  # ShapeOps
+  defdelegate transpose(t, opts \\ []), to: ShapeOps
+  defdelegate squeeze(t, opts \\ []), to: ShapeOps
+  defdelegate new_axis(t, axis), to: ShapeOps
+  defdelegate broadcast(t, shape, opts \\ []), to: ShapeOps
+  defdelegate slice(t, start_indices, lengths, opts \\ []), to: ShapeOps
+  defdelegate put_slice(t, start_indices, slice), to: ShapeOps
+  defdelegate concatenate(tensors, opts \\ []), to: ShapeOps
+  defdelegate stack(tensors, opts \\ []), to: ShapeOps
+  defdelegate pad(t, pad_value, padding_config), to: ShapeOps
+  defdelegate reverse(t, opts \\ []), to: ShapeOps
+  defdelegate gather(t, indices, opts \\ []), to: ShapeOps
+  defdelegate take(t, indices, opts \\ []), to: ShapeOps
+  defdelegate take_along_axis(t, indices, opts \\ []), to: ShapeOps
+  defdelegate indexed_add(t, indices, updates, opts \\ []), to: ShapeOps
+  defdelegate indexed_put(t, indices, updates, opts \\ []), to: ShapeOps
+  defdelegate sort(t, opts \\ []), to: ShapeOps
+  defdelegate argsort(t, opts \\ []), to: ShapeOps
+
+  # Reductions
+  defdelegate all(t, opts \\ []), to: Reductions
+  defdelegate any(t, opts \\ []), to: Reductions
+  defdelegate logsumexp(t, opts \\ []), to: Reductions
+  defdelegate mean(t, opts \\ []), to: Reductions
+  defdelegate product(t, opts \\ []), to: Reductions
+  defdelegate reduce_max(t, opts \\ []), to: Reductions
+  defdelegate reduce_min(t, opts \\ []), to: Reductions
+  defdelegate sum(t, opts \\ []), to: Reductions
+  defdelegate argmax(t, opts \\ []), to: Reductions
+  defdelegate argmin(t, opts \\ []), to: Reductions
+  defdelegate cumulative_max(t, opts \\ []), to: Reductions
+  defdelegate cumulative_min(t, opts \\ []), to: Reductions
+  defdelegate cumulative_product(t, opts \\ []), to: Reductions
+  defdelegate cumulative_sum(t, opts \\ []), to: Reductions
+  defdelegate dot(a, b), to: Reductions
+  defdelegate dot(a, contract_a, b, contract_b), to: Reductions
+  defdelegate dot(a, contract_a, batch_a, b, contract_b, batch_b), to: Reductions
 
   ## Internals shared by every op
 
@@ -1406,4 +665,20 @@ defmodule Myelin.Tensor do
   @doc false
   # The number of elements of a shape tuple.
   def shape_size(shape), do: shape |> Tuple.to_list() |> Enum.reduce(1, &(&1 * &2))
+
+  @doc false
+  # A list of integer axes, or nil.
+  def axes_list!(nil, _op), do: nil
+
+  def axes_list!(axes, op) when is_list(axes) do
+    if Enum.all?(axes, &is_integer/1) do
+      axes
+    else
+      raise ArgumentError, "#{op}: expected axes to be a list of integers, got #{inspect(axes)}"
+    end
+  end
+
+  def axes_list!(other, op) do
+    raise ArgumentError, "#{op}: expected axes to be a list of integers, got #{inspect(other)}"
+  end
 end

@@ -191,3 +191,16 @@ pub fn format_element<T: Element>(x: T) -> String {
         _ => text,
     }
 }
+
+/// The name of an op atom.
+pub fn op_name(env: Env, family: &str, op: Atom) -> Result<String> {
+    op.to_term(env)
+        .atom_to_string()
+        .map_err(|_| Error::internal(family, "op name is not an atom"))
+}
+
+/// Decodes an op atom into a family's enum with its `from_name`.
+pub fn decode_op<T>(env: Env, family: &str, op: Atom, from_name: fn(&str) -> Option<T>) -> Result<T> {
+    let name = op_name(env, family, op)?;
+    from_name(&name).ok_or_else(|| Error::arg(&name, format!("unknown {family} op")))
+}

@@ -9,6 +9,10 @@
 //! picks the dirty twin when the work is large enough to hold a scheduler for
 //! more than about a millisecond.
 
+// First: the nif_pair! macro the family files use.
+#[macro_use]
+mod pair;
+
 mod binary;
 mod codec;
 mod conversion;

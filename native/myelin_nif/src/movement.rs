@@ -6,40 +6,13 @@
 //! shapes as lists, pad values as scalar tensors), so every NIF here is a
 //! thin call into `myelin_cpu`.
 
-use crate::codec::{encode_tensor, tensor};
-use crate::guard::run;
+use crate::codec::tensor;
+use crate::pair::{Axes, Dims, Ints, PadConfig, Refs};
 use crate::resource::TensorRef;
 use myelin_core::{Shape, Tensor};
 use myelin_cpu::indexing::Scatter;
 use myelin_cpu::sort::Direction;
 use myelin_cpu::{indexing, reshape_ops, sort};
-use rustler::{Env, Term};
-
-/// Defines a NIF pair, `$name` (normal scheduler) and `$dirty` (dirty CPU
-/// scheduler), both running `$body` under [`run`] for op `$op`.
-macro_rules! nif_pair {
-    ($name:ident, $dirty:ident, $op:literal, ($($arg:ident : $ty:ident),*), $body:expr) => {
-        #[doc = concat!("`Myelin.Tensor.", $op, "` on a normal scheduler.")]
-        #[rustler::nif]
-        fn $name(env: Env, $($arg: $ty),*) -> Term {
-            run(env, $op, || encode_tensor(env, ($body)($($arg),*)?))
-        }
-
-        #[doc = concat!("`Myelin.Tensor.", $op, "` on a dirty CPU scheduler.")]
-        #[rustler::nif(schedule = "DirtyCpu")]
-        fn $dirty(env: Env, $($arg: $ty),*) -> Term {
-            run(env, $op, || encode_tensor(env, ($body)($($arg),*)?))
-        }
-    };
-}
-
-// Argument types as single identifiers, because `#[rustler::nif]` cannot
-// read a type that a macro passes through as a `ty` fragment.
-type Axes = Option<Vec<i64>>;
-type Ints = Vec<i64>;
-type Dims = Vec<usize>;
-type Refs = Vec<TensorRef>;
-type PadConfig = Vec<(i64, i64, i64)>;
 
 fn tensors(list: &[TensorRef]) -> Vec<Tensor> {
     list.iter().map(|r| tensor(r).clone()).collect()
