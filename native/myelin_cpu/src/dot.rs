@@ -16,7 +16,9 @@ use myelin_core::{dispatch_integer, DType, Element, Error, Result, Tensor};
 use std::borrow::Cow;
 
 /// Multiply-adds (`m*n*k`) above which one product uses every core.
-const PARALLEL_GEMM_WORK: usize = 1 << 18;
+/// Measured on 2 cores (2026-11-22): one thread wins up to 192³ (the
+/// rayon hand-off costs more than it saves), two threads win from 256³.
+const PARALLEL_GEMM_WORK: usize = 1 << 23;
 
 /// Nx.dot/6: contracts `contract_a` of `a` with `contract_b` of `b`,
 /// batching over `batch_a` / `batch_b`.
