@@ -1,15 +1,9 @@
 defmodule Myelin.TensorIndexTest do
   use ExUnit.Case, async: true
   alias Myelin.Tensor, as: T
+  import Myelin.TensorHelpers
 
   @types [u: 8, s: 64, bf: 16, f: 32]
-
-  defp vals(type, list) do
-    if elem(type, 0) in [:f, :bf], do: deep_float(list), else: list
-  end
-
-  defp deep_float(l) when is_list(l), do: Enum.map(l, &deep_float/1)
-  defp deep_float(x), do: x * 1.0
 
   describe "gather/3" do
     test "full and partial index vectors, clamping out of range" do
