@@ -49,8 +49,8 @@ defmodule Myelin.Native do
   def as_type_dirty(_ref, _type), do: nif_error()
   def bitcast(_ref, _type), do: nif_error()
   def bitcast_dirty(_ref, _type), do: nif_error()
-  def byte_size(_ref), do: nif_error()
   def inspect_elements(_ref, _limit), do: nif_error()
+  def inspect_elements_dirty(_ref, _limit), do: nif_error()
 
   # creation.rs
   def full(_value, _type, _shape), do: nif_error()

@@ -70,6 +70,17 @@ defmodule Myelin.TensorCreationTest do
       assert T.to_binary(t) == bin
     end
 
+    test "to_binary hands out the tensor's own memory, not a copy" do
+      t = T.iota({1000}, type: :f64)
+      # Both calls return the very same binary: the one over the tensor's storage.
+      assert :erts_debug.same(T.to_binary(t), T.to_binary(t))
+      # A copy would be a refc binary of its own 8000 bytes; this one refers to
+      # the (small) resource object that owns the tensor's storage.
+      bin = T.to_binary(t)
+      assert byte_size(bin) == 8000
+      assert :binary.referenced_byte_size(bin) < 8000
+    end
+
     test "reject a size mismatch, naming both sizes" do
       assert_raise ArgumentError,
                    "from_binary: binary of 3 bytes does not match shape {2} of type {:u, 16} (4 bytes expected)",

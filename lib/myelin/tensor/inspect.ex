@@ -10,8 +10,13 @@ defimpl Inspect, for: Myelin.Tensor do
     dims = shape |> Tuple.to_list() |> Enum.map_join(&"[#{&1}]")
     limit = if opts.limit == :infinity, do: Tensor.size(t), else: max(opts.limit, 1)
 
-    elements =
-      Myelin.Native.inspect_elements(t.ref, min(limit, Tensor.size(t))) |> Myelin.Native.unwrap!()
+    count = min(limit, Tensor.size(t))
+    # `limit: :infinity` on a large tensor formats millions of elements: that
+    # belongs on a dirty scheduler, like every other large op.
+    fun =
+      if count >= Tensor.dirty_threshold(), do: :inspect_elements_dirty, else: :inspect_elements
+
+    elements = Myelin.Native |> apply(fun, [t.ref, count]) |> Myelin.Native.unwrap!()
 
     {body, _rest} =
       if Tensor.size(t) == 0,

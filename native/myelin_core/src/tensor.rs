@@ -94,12 +94,12 @@ impl Tensor {
         &self.storage
     }
 
-    /// The CPU storage, or an error naming `op` for tensors on other devices.
-    pub fn cpu_storage(&self, op: &str) -> Result<&CpuStorage> {
+    /// The CPU storage. Takes the op's name for the error that tensors on
+    /// other devices will get once there are other devices.
+    pub fn cpu_storage(&self, _op: &str) -> Result<&CpuStorage> {
         match &*self.storage {
             Storage::Cpu(s) => Ok(s),
         }
-        .map_err(|e: Error| Error::arg(op, e))
     }
 
     /// The elements as a typed slice. Fails if `T` is not the tensor's type

@@ -1,6 +1,6 @@
 //! `as_type`: elementwise conversion between dtypes.
 
-use crate::parallel::{map_chunks, ELEMENTWISE_GRAIN};
+use crate::unary::map_elements;
 use myelin_core::{dispatch_dtype, DType, Element, Error, Result, Tensor};
 
 /// Converts every element to `dtype` with Nx's semantics (integers wrap,
@@ -30,14 +30,7 @@ pub fn bitcast(t: &Tensor, dtype: DType) -> Result<Tensor> {
 }
 
 fn cast_typed<S: Element, D: Element>(t: &Tensor) -> Result<Tensor> {
-    let src = t.as_slice::<S>()?;
-    let mut out = vec![D::ZERO; src.len()];
-    map_chunks(src, &mut out, ELEMENTWISE_GRAIN, |i, o| {
-        for (x, y) in i.iter().zip(o.iter_mut()) {
-            *y = x.cast::<D>();
-        }
-    });
-    Tensor::from_vec(t.shape().clone(), out)
+    map_elements::<S, D>(t, |x| x.cast::<D>())
 }
 
 #[cfg(test)]

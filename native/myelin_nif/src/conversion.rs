@@ -76,16 +76,20 @@ fn reshape<'a>(env: Env<'a>, t: TensorRef, shape: Term) -> Term<'a> {
     })
 }
 
-/// Bytes of memory held by the tensor's storage (shared storage counted in full).
-#[rustler::nif]
-fn byte_size(t: TensorRef) -> usize {
-    tensor(&t).storage().size_in_bytes()
-}
-
 /// The first `limit` elements formatted for `inspect` (see [`format_element`]).
-/// Called with at most `inspect`'s limit (50 by default), so it stays small.
 #[rustler::nif]
 fn inspect_elements<'a>(env: Env<'a>, t: TensorRef, limit: usize) -> Term<'a> {
+    inspect_elements_body(env, t, limit)
+}
+
+/// [`inspect_elements`] on a dirty CPU scheduler, for `limit: :infinity` on
+/// large tensors.
+#[rustler::nif(schedule = "DirtyCpu")]
+fn inspect_elements_dirty<'a>(env: Env<'a>, t: TensorRef, limit: usize) -> Term<'a> {
+    inspect_elements_body(env, t, limit)
+}
+
+fn inspect_elements_body<'a>(env: Env<'a>, t: TensorRef, limit: usize) -> Term<'a> {
     run(env, "inspect", || {
         let t = tensor(&t);
         dispatch_dtype!(t.dtype(), T => {
