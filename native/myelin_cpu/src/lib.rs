@@ -22,6 +22,7 @@ pub mod reduce_arg;
 pub mod reducers;
 pub mod reshape_ops;
 pub mod select;
+pub mod softmax;
 pub mod sort;
 pub mod unary;
 mod zip;

@@ -1,0 +1,138 @@
+//! The executor: a graph planned once, run many times.
+//!
+//! Planning keeps only the nodes the outputs need and records, for each
+//! step, which values die there, so every intermediate buffer is released
+//! as soon as its last reader has run (peak memory is the live set, not the
+//! whole graph).
+
+use crate::graph::{Graph, NodeId};
+use crate::op::Op;
+use myelin_core::{Error, Result, Tensor};
+
+/// A graph with a fixed set of outputs and its execution plan.
+#[derive(Clone, Debug)]
+pub struct Executable {
+    graph: Graph,
+    outputs: Vec<NodeId>,
+    /// The nodes to compute, in order.
+    order: Vec<NodeId>,
+    /// `release[k]`: values no longer needed after step `k`.
+    release: Vec<Vec<NodeId>>,
+}
+
+impl Executable {
+    /// Plans `graph` to compute `outputs`.
+    pub fn new(graph: Graph, outputs: Vec<NodeId>) -> Result<Executable> {
+        for &o in &outputs {
+            graph.check_id("compile", o)?;
+        }
+        let n = graph.nodes().len();
+        let mut needed = vec![false; n];
+        for &o in &outputs {
+            needed[o] = true;
+        }
+        for id in (0..n).rev() {
+            if needed[id] {
+                for &i in &graph.node(id).inputs {
+                    needed[i] = true;
+                }
+            }
+        }
+        let order: Vec<NodeId> = (0..n).filter(|&i| needed[i]).collect();
+        let mut last_use = vec![None; n];
+        for (step, &id) in order.iter().enumerate() {
+            for &i in &graph.node(id).inputs {
+                last_use[i] = Some(step);
+            }
+        }
+        let mut release = vec![Vec::new(); order.len()];
+        for &id in &order {
+            if let Some(step) = last_use[id] {
+                if !outputs.contains(&id) {
+                    release[step].push(id);
+                }
+            }
+        }
+        Ok(Executable {
+            graph,
+            outputs,
+            order,
+            release,
+        })
+    }
+
+    /// The planned graph.
+    pub fn graph(&self) -> &Graph {
+        &self.graph
+    }
+
+    /// The output nodes, in the order [`Executable::run`] returns them.
+    pub fn outputs(&self) -> &[NodeId] {
+        &self.outputs
+    }
+
+    /// Runs the graph on `inputs` and `params` (in the graph's order; each
+    /// must match its node's shape and dtype). `seed` feeds random ops.
+    pub fn run(&self, inputs: &[Tensor], params: &[Tensor], seed: u64) -> Result<Vec<Tensor>> {
+        check_values("run", "input", self.graph.inputs(), inputs, &self.graph)?;
+        check_values("run", "parameter", self.graph.params(), params, &self.graph)?;
+        let mut values: Vec<Option<Tensor>> = vec![None; self.graph.nodes().len()];
+        for (step, &id) in self.order.iter().enumerate() {
+            let node = self.graph.node(id);
+            let value = match &node.op {
+                Op::Input(i) => inputs[*i].clone(),
+                Op::Param(i) => params[*i].clone(),
+                Op::Constant(t) => t.clone(),
+                op => {
+                    let args = node
+                        .inputs
+                        .iter()
+                        .map(|&i| {
+                            values[i].as_ref().ok_or_else(|| {
+                                Error::internal(op.name(), "an operand was released too early")
+                            })
+                        })
+                        .collect::<Result<Vec<&Tensor>>>()?;
+                    op.eval(&args, seed)?
+                }
+            };
+            values[id] = Some(value);
+            for &dead in &self.release[step] {
+                values[dead] = None;
+            }
+        }
+        self.outputs
+            .iter()
+            .map(|&o| {
+                values[o]
+                    .clone()
+                    .ok_or_else(|| Error::internal("run", "an output was not computed"))
+            })
+            .collect()
+    }
+}
+
+fn check_values(op: &str, what: &str, nodes: &[NodeId], values: &[Tensor], g: &Graph) -> Result<()> {
+    if nodes.len() != values.len() {
+        return Err(Error::arg(
+            op,
+            format!("expected {} {what}s, got {}", nodes.len(), values.len()),
+        ));
+    }
+    for (k, (&id, v)) in nodes.iter().zip(values).enumerate() {
+        let node = g.node(id);
+        if v.shape() != &node.shape || v.dtype() != node.dtype {
+            return Err(Error::arg(
+                op,
+                format!(
+                    "{what} {k}: expected a tensor of shape {} and type {}, got shape {} and type {}",
+                    node.shape,
+                    node.dtype,
+                    v.shape(),
+                    v.dtype()
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
