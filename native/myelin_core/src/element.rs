@@ -47,6 +47,8 @@ pub trait Element:
     fn into_storage(v: Vec<Self>) -> CpuStorage;
     /// Views CPU storage as a slice of this type, if it holds this type.
     fn view(s: &CpuStorage) -> Option<&[Self]>;
+    /// Views CPU storage as a mutable slice of this type, if it holds this type.
+    fn view_mut(s: &mut CpuStorage) -> Option<&mut [Self]>;
 }
 
 macro_rules! impl_int_element {
@@ -61,6 +63,9 @@ macro_rules! impl_int_element {
             const ONE: Self = 1;
             fn into_storage(v: Vec<Self>) -> CpuStorage { CpuStorage::$d(v) }
             fn view(s: &CpuStorage) -> Option<&[Self]> {
+                match s { CpuStorage::$d(v) => Some(v), _ => None }
+            }
+            fn view_mut(s: &mut CpuStorage) -> Option<&mut [Self]> {
                 match s { CpuStorage::$d(v) => Some(v), _ => None }
             }
         }
@@ -81,6 +86,9 @@ macro_rules! impl_float_element {
             const ONE: Self = $one;
             fn into_storage(v: Vec<Self>) -> CpuStorage { CpuStorage::$d(v) }
             fn view(s: &CpuStorage) -> Option<&[Self]> {
+                match s { CpuStorage::$d(v) => Some(v), _ => None }
+            }
+            fn view_mut(s: &mut CpuStorage) -> Option<&mut [Self]> {
                 match s { CpuStorage::$d(v) => Some(v), _ => None }
             }
         }

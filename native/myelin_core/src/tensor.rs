@@ -113,6 +113,21 @@ impl Tensor {
         })
     }
 
+    /// The elements as a mutable slice, for in-place updates (optimizer
+    /// steps). Copy-on-write: when the storage is shared with another tensor
+    /// (a clone, a reshape, or a value Elixir still holds), this tensor gets
+    /// its own copy first, so no other tensor ever sees the change.
+    pub fn as_mut_slice<T: Element>(&mut self) -> Result<&mut [T]> {
+        let dtype = self.dtype;
+        let Storage::Cpu(s) = Arc::make_mut(&mut self.storage);
+        T::view_mut(s).ok_or_else(|| {
+            Error::internal(
+                "as_mut_slice",
+                format!("tensor of type {dtype} written as {}", T::DTYPE),
+            )
+        })
+    }
+
     /// The raw native-endian bytes of a CPU tensor.
     pub fn as_bytes(&self) -> Result<&[u8]> {
         Ok(self.cpu_storage("to_binary")?.as_bytes())
@@ -141,6 +156,16 @@ mod tests {
         assert_eq!(u.as_slice::<f32>().unwrap(), &[1.0, 2.0, 3.0, 4.0]);
         assert!(Tensor::from_bytes(DType::F32, Shape::new(vec![3]), &b).is_err());
         assert!(u.as_slice::<f64>().is_err());
+    }
+
+    #[test]
+    fn writes_copy_shared_storage_first() {
+        let t = Tensor::full(Shape::new(vec![2]), 1.0f32).unwrap();
+        let mut u = t.clone();
+        u.as_mut_slice::<f32>().unwrap()[0] = 5.0;
+        assert_eq!(t.as_slice::<f32>().unwrap(), &[1.0, 1.0]);
+        assert_eq!(u.as_slice::<f32>().unwrap(), &[5.0, 1.0]);
+        assert!(u.as_mut_slice::<f64>().is_err());
     }
 
     #[test]

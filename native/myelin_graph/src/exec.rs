@@ -71,6 +71,31 @@ impl Executable {
         &self.outputs
     }
 
+    /// An estimate of one run's work in element operations (multiply-adds
+    /// for `dot`), used to choose between a normal and a dirty scheduler.
+    pub fn work(&self) -> u64 {
+        self.order
+            .iter()
+            .map(|&id| {
+                let node = self.graph.node(id);
+                let out = node.shape.size() as u64;
+                match &node.op {
+                    Op::Dot { contract_a, .. } => {
+                        let a = &self.graph.node(node.inputs[0]).shape;
+                        let k: u64 = contract_a
+                            .iter()
+                            .filter_map(|&c| a.axis("dot", c).ok())
+                            .map(|c| a.dims()[c] as u64)
+                            .product();
+                        out * k
+                    }
+                    Op::Input(_) | Op::Param(_) | Op::Constant(_) | Op::Reshape(_) => 0,
+                    _ => out,
+                }
+            })
+            .sum()
+    }
+
     /// Runs the graph on `inputs` and `params` (in the graph's order; each
     /// must match its node's shape and dtype). `seed` feeds random ops.
     pub fn run(&self, inputs: &[Tensor], params: &[Tensor], seed: u64) -> Result<Vec<Tensor>> {

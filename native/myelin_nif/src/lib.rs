@@ -18,9 +18,11 @@ mod codec;
 mod conversion;
 mod creation;
 mod elementwise;
+mod graph;
 mod guard;
 mod movement;
 mod reduction;
 mod resource;
+mod train;
 
 rustler::init!("Elixir.Myelin.Native");

@@ -1,0 +1,313 @@
+//! Optimizers with PyTorch's update rules (so reference values from
+//! `torch.optim` check them), applied in place, one fused loop per
+//! parameter over the parameter, its gradient and its state slots.
+
+use myelin_core::{DType, Error, Result, Tensor};
+use num_traits::Float;
+
+/// The update rule and its hyperparameters.
+#[derive(Clone, Debug, PartialEq)]
+pub enum OptimizerKind {
+    /// `torch.optim.SGD`: momentum buffer (initialized with the first
+    /// gradient), optionally Nesterov.
+    Sgd {
+        /// Momentum factor (0: plain SGD).
+        momentum: f64,
+        /// Use Nesterov momentum.
+        nesterov: bool,
+    },
+    /// `torch.optim.Adam` (`decoupled: false`, L2 weight decay added to the
+    /// gradient) and `torch.optim.AdamW` (`decoupled: true`).
+    Adam {
+        /// First-moment decay.
+        b1: f64,
+        /// Second-moment decay.
+        b2: f64,
+        /// Added to the denominator.
+        eps: f64,
+        /// AdamW's decoupled weight decay.
+        decoupled: bool,
+    },
+    /// `torch.optim.RMSprop`.
+    RmsProp {
+        /// Smoothing constant of the squared-gradient average.
+        alpha: f64,
+        /// Added to the denominator.
+        eps: f64,
+        /// Momentum factor.
+        momentum: f64,
+        /// Normalize by the centered second moment (variance).
+        centered: bool,
+    },
+    /// `torch.optim.Adagrad`.
+    Adagrad {
+        /// Added to the denominator.
+        eps: f64,
+        /// Starting value of the squared-gradient sum.
+        initial_accumulator: f64,
+    },
+    /// LAMB (You et al. 2019): Adam's direction scaled per parameter tensor
+    /// by the trust ratio ||p|| / ||update||.
+    Lamb {
+        /// First-moment decay.
+        b1: f64,
+        /// Second-moment decay.
+        b2: f64,
+        /// Added to the denominator.
+        eps: f64,
+    },
+}
+
+/// Gradient clipping, applied before the update.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Clip {
+    /// No clipping.
+    None,
+    /// Scale all gradients so their global L2 norm is at most this
+    /// (`torch.nn.utils.clip_grad_norm_`).
+    GlobalNorm(f64),
+    /// Clamp every gradient element to [-v, v].
+    Value(f64),
+}
+
+/// An optimizer: the rule, weight decay and clipping.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Optimizer {
+    /// The update rule.
+    pub kind: OptimizerKind,
+    /// Weight decay (L2 in the gradient, or decoupled for AdamW and LAMB).
+    pub weight_decay: f64,
+    /// Gradient clipping.
+    pub clip: Clip,
+}
+
+impl Optimizer {
+    /// How many state tensors the rule keeps per parameter.
+    pub fn slot_count(&self) -> usize {
+        match self.kind {
+            OptimizerKind::Sgd { momentum, .. } => usize::from(momentum != 0.0),
+            OptimizerKind::Adam { .. } | OptimizerKind::Lamb { .. } => 2,
+            OptimizerKind::RmsProp { .. } => 3,
+            OptimizerKind::Adagrad { .. } => 1,
+        }
+    }
+
+    /// Fresh state for `params`: `slot_count` tensors per parameter (zeros,
+    /// or Adagrad's initial accumulator).
+    pub fn init_state(&self, params: &[Tensor]) -> Result<Vec<Vec<Tensor>>> {
+        let fill = match self.kind {
+            OptimizerKind::Adagrad {
+                initial_accumulator,
+                ..
+            } => initial_accumulator,
+            _ => 0.0,
+        };
+        params
+            .iter()
+            .map(|p| {
+                (0..self.slot_count())
+                    .map(|_| {
+                        let t = Tensor::full(p.shape().clone(), fill)?;
+                        myelin_cpu::as_type(&t, p.dtype())
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+
+    /// Applies one update in place. `step` counts updates from 1 (bias
+    /// correction); `lr` is this step's learning rate.
+    pub fn update(
+        &self,
+        params: &mut [Tensor],
+        grads: &[Tensor],
+        state: &mut [Vec<Tensor>],
+        step: u64,
+        lr: f64,
+    ) -> Result<()> {
+        if params.len() != grads.len() || params.len() != state.len() {
+            return Err(Error::internal("optimizer", "parameter, gradient and state counts differ"));
+        }
+        let scale = match self.clip {
+            Clip::GlobalNorm(max) => {
+                let norm = global_norm(grads)?;
+                if norm > max {
+                    max / (norm + 1e-6)
+                } else {
+                    1.0
+                }
+            }
+            _ => 1.0,
+        };
+        let clip_value = match self.clip {
+            Clip::Value(v) => Some(v),
+            _ => None,
+        };
+        for ((p, g), s) in params.iter_mut().zip(grads).zip(state.iter_mut()) {
+            let h = Hyper {
+                lr,
+                step,
+                scale,
+                clip_value,
+                wd: self.weight_decay,
+            };
+            match p.dtype() {
+                DType::F32 => update_one::<f32>(&self.kind, &h, p, g, s)?,
+                DType::F64 => update_one::<f64>(&self.kind, &h, p, g, s)?,
+                dt => {
+                    return Err(Error::arg(
+                        "optimizer",
+                        format!("expected f32 or f64 parameters, got {dt}"),
+                    ))
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The square root of the sum of squares of every gradient element.
+pub fn global_norm(grads: &[Tensor]) -> Result<f64> {
+    let mut sum = 0.0f64;
+    for g in grads {
+        match g.dtype() {
+            DType::F32 => sum += g.as_slice::<f32>()?.iter().map(|&x| (x as f64) * (x as f64)).sum::<f64>(),
+            DType::F64 => sum += g.as_slice::<f64>()?.iter().map(|&x| x * x).sum::<f64>(),
+            dt => return Err(Error::arg("optimizer", format!("expected f32 or f64 gradients, got {dt}"))),
+        }
+    }
+    Ok(sum.sqrt())
+}
+
+/// Per-step values shared by every parameter's update.
+struct Hyper {
+    lr: f64,
+    step: u64,
+    scale: f64,
+    clip_value: Option<f64>,
+    wd: f64,
+}
+
+fn update_one<T: Float + myelin_core::Element>(
+    kind: &OptimizerKind,
+    h: &Hyper,
+    p: &mut Tensor,
+    g: &Tensor,
+    slots: &mut [Tensor],
+) -> Result<()> {
+    let c = |v: f64| T::from(v).unwrap_or_else(T::zero);
+    let (lr, wd) = (c(h.lr), c(h.wd));
+    // Gradient after clipping (and, for the coupled rules, L2 decay).
+    let prep = |gi: T, pi: T, coupled: bool| {
+        let mut gi = gi * c(h.scale);
+        if let Some(v) = h.clip_value {
+            gi = gi.max(c(-v)).min(c(v));
+        }
+        if coupled {
+            gi = gi + wd * pi;
+        }
+        gi
+    };
+    let p = p.as_mut_slice::<T>()?;
+    let g = g.as_slice::<T>()?;
+    let t = h.step as i32;
+    match *kind {
+        OptimizerKind::Sgd { momentum, nesterov } => {
+            let mu = c(momentum);
+            if slots.is_empty() {
+                for (pi, &gi) in p.iter_mut().zip(g) {
+                    *pi = *pi - lr * prep(gi, *pi, true);
+                }
+            } else {
+                let buf = slots[0].as_mut_slice::<T>()?;
+                for ((pi, &gi), bi) in p.iter_mut().zip(g).zip(buf.iter_mut()) {
+                    let gi = prep(gi, *pi, true);
+                    *bi = if h.step == 1 { gi } else { mu * *bi + gi };
+                    let d = if nesterov { gi + mu * *bi } else { *bi };
+                    *pi = *pi - lr * d;
+                }
+            }
+        }
+        OptimizerKind::Adam { b1, b2, eps, decoupled } => {
+            let (bc1, bc2) = (c(1.0 - b1.powi(t)), c(1.0 - b2.powi(t)));
+            let (b1, b2, eps) = (c(b1), c(b2), c(eps));
+            let (m, rest) = slots.split_at_mut(1);
+            let (m, v) = (m[0].as_mut_slice::<T>()?, rest[0].as_mut_slice::<T>()?);
+            for (((pi, &gi), mi), vi) in p.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut()) {
+                if decoupled {
+                    *pi = *pi * (T::one() - lr * wd);
+                }
+                let gi = prep(gi, *pi, !decoupled);
+                *mi = b1 * *mi + (T::one() - b1) * gi;
+                *vi = b2 * *vi + (T::one() - b2) * gi * gi;
+                let denom = (*vi / bc2).sqrt() + eps;
+                *pi = *pi - lr * (*mi / bc1) / denom;
+            }
+        }
+        OptimizerKind::RmsProp {
+            alpha,
+            eps,
+            momentum,
+            centered,
+        } => {
+            let (alpha, eps, mu) = (c(alpha), c(eps), c(momentum));
+            let [sq, avg, buf] = slots else {
+                return Err(Error::internal("rmsprop", "expected three state slots"));
+            };
+            let (sq, avg, buf) = (sq.as_mut_slice::<T>()?, avg.as_mut_slice::<T>()?, buf.as_mut_slice::<T>()?);
+            for i in 0..p.len() {
+                let gi = prep(g[i], p[i], true);
+                sq[i] = alpha * sq[i] + (T::one() - alpha) * gi * gi;
+                let var = if centered {
+                    avg[i] = alpha * avg[i] + (T::one() - alpha) * gi;
+                    sq[i] - avg[i] * avg[i]
+                } else {
+                    sq[i]
+                };
+                let denom = var.sqrt() + eps;
+                if momentum > 0.0 {
+                    buf[i] = mu * buf[i] + gi / denom;
+                    p[i] = p[i] - lr * buf[i];
+                } else {
+                    p[i] = p[i] - lr * gi / denom;
+                }
+            }
+        }
+        OptimizerKind::Adagrad { eps, .. } => {
+            let eps = c(eps);
+            let sum = slots[0].as_mut_slice::<T>()?;
+            for ((pi, &gi), si) in p.iter_mut().zip(g).zip(sum.iter_mut()) {
+                let gi = prep(gi, *pi, true);
+                *si = *si + gi * gi;
+                *pi = *pi - lr * gi / (si.sqrt() + eps);
+            }
+        }
+        OptimizerKind::Lamb { b1, b2, eps } => {
+            let (bc1, bc2) = (c(1.0 - b1.powi(t)), c(1.0 - b2.powi(t)));
+            let (b1, b2, eps) = (c(b1), c(b2), c(eps));
+            let (m, rest) = slots.split_at_mut(1);
+            let (m, v) = (m[0].as_mut_slice::<T>()?, rest[0].as_mut_slice::<T>()?);
+            // Two passes: the update direction and its norm, then the step.
+            let mut r = vec![T::zero(); p.len()];
+            let (mut p_norm, mut r_norm) = (T::zero(), T::zero());
+            for i in 0..p.len() {
+                let gi = prep(g[i], p[i], false);
+                m[i] = b1 * m[i] + (T::one() - b1) * gi;
+                v[i] = b2 * v[i] + (T::one() - b2) * gi * gi;
+                r[i] = (m[i] / bc1) / ((v[i] / bc2).sqrt() + eps) + wd * p[i];
+                p_norm = p_norm + p[i] * p[i];
+                r_norm = r_norm + r[i] * r[i];
+            }
+            let (p_norm, r_norm) = (p_norm.sqrt(), r_norm.sqrt());
+            let trust = if p_norm > T::zero() && r_norm > T::zero() {
+                p_norm / r_norm
+            } else {
+                T::one()
+            };
+            for i in 0..p.len() {
+                p[i] = p[i] - lr * trust * r[i];
+            }
+        }
+    }
+    Ok(())
+}
