@@ -332,6 +332,23 @@ defmodule Myelin.Loop do
           "Myelin.Loop.child_spec: expected [loop, data, init_state, opts], got #{inspect(other, limit: 5)}"
   end
 
+  @doc """
+  A supervised training loop for `model`: each batch `{input, target}`
+  runs one fused engine step (forward, `loss`, gradients, `optimizer`
+  update). `loss` is a name from `Myelin.Losses` or a function of
+  `(y_true, y_pred)`. The run's output is the trained model state. Options:
+  `seed:` (parameter initialization and dropout), `loss_opts:`.
+  """
+  @spec trainer(Myelin.Node.t(), atom() | function(), Myelin.Optimizers.t(), keyword()) :: t()
+  defdelegate trainer(model, loss, optimizer, opts \\ []), to: Myelin.Loop.Train
+
+  @doc """
+  An evaluation loop for `model`: run it with a model state as the initial
+  state; its output is the metrics map.
+  """
+  @spec evaluator(Myelin.Node.t()) :: t()
+  defdelegate evaluator(model), to: Myelin.Loop.Train
+
   defdelegate validate(loop, evaluate, validation_data, opts \\ []), to: Callbacks
   defdelegate early_stop(loop, monitor, opts \\ []), to: Callbacks
   defdelegate checkpoint(loop, opts \\ []), to: Callbacks

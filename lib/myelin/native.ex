@@ -121,4 +121,21 @@ defmodule Myelin.Native do
   def cumulative_dirty(_op, _ref, _axis, _reverse), do: nif_error()
   def dot(_a, _ca, _ba, _b, _cb, _bb), do: nif_error()
   def dot_dirty(_a, _ca, _ba, _b, _cb, _bb), do: nif_error()
+
+  # graph.rs (tracing, autodiff, compiled graphs)
+  def graph_new, do: nif_error()
+  def graph_input(_graph, _type, _shape), do: nif_error()
+  def graph_param(_graph, _type, _shape), do: nif_error()
+  def graph_constant(_graph, _ref), do: nif_error()
+  def graph_op(_graph, _name, _args), do: nif_error()
+  def graph_grad(_graph, _output, _wrt), do: nif_error()
+  def graph_compile(_graph, _outputs), do: nif_error()
+  def exe_run(_exe, _inputs, _params, _seed), do: nif_error()
+  def exe_run_dirty(_exe, _inputs, _params, _seed), do: nif_error()
+
+  # train.rs
+  def trainer_new(_params, _kind, _hyper, _weight_decay, _clip, _clip_value), do: nif_error()
+  def trainer_step(_trainer, _exe, _extra, _inputs, _lr, _seed), do: nif_error()
+  def trainer_snapshot(_trainer), do: nif_error()
+  def trainer_restore(_trainer, _params, _state, _step), do: nif_error()
 end

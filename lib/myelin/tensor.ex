@@ -462,6 +462,10 @@ defmodule Myelin.Tensor do
       >
   """
   @spec reshape(t(), shape()) :: t()
+  def reshape(%__MODULE__{ref: {:node, _, _}} = t, shape) do
+    Myelin.Graph.record(:reshape, [t.ref, shape!(shape, :reshape)])
+  end
+
   def reshape(%__MODULE__{} = t, shape) do
     shape = shape!(shape, :reshape)
     t.ref |> Native.reshape(shape) |> Native.unwrap!() |> wrap()
@@ -610,8 +614,13 @@ defmodule Myelin.Tensor do
   # Calls a NIF pair: the normal-scheduler NIF for small work, its dirty twin
   # above the threshold. Wraps the resulting {ref, shape, type}.
   def dispatch(work, normal, dirty, args) do
-    fun = if work >= @dirty_threshold, do: dirty, else: normal
-    Native |> apply(fun, args) |> Native.unwrap!() |> wrap()
+    if Myelin.Graph.traced?(args) do
+      # A traced operand: record a graph node instead of computing.
+      Myelin.Graph.record(normal, args)
+    else
+      fun = if work >= @dirty_threshold, do: dirty, else: normal
+      Native |> apply(fun, args) |> Native.unwrap!() |> wrap()
+    end
   end
 
   @doc false

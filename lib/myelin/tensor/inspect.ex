@@ -6,6 +6,12 @@ defimpl Inspect, for: Myelin.Tensor do
 
   alias Myelin.Tensor
 
+  # A traced tensor has no values yet: show what the graph node will hold.
+  def inspect(%Tensor{ref: {:node, _graph, id}, shape: shape, type: {kind, bits}}, _opts) do
+    dims = shape |> Tuple.to_list() |> Enum.map_join(&"[#{&1}]")
+    "#Myelin.Tensor<#{kind}#{bits}#{dims} traced (graph node #{id})>"
+  end
+
   def inspect(%Tensor{shape: shape, type: {kind, bits}} = t, opts) do
     dims = shape |> Tuple.to_list() |> Enum.map_join(&"[#{&1}]")
     limit = if opts.limit == :infinity, do: Tensor.size(t), else: max(opts.limit, 1)

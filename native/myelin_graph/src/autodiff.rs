@@ -81,8 +81,8 @@ pub fn grad(g: &mut Graph, output: NodeId, wrt: &[NodeId]) -> Result<Vec<NodeId>
 fn depends_on(g: &Graph, output: NodeId, wrt: &[NodeId]) -> Vec<bool> {
     let mut from_wrt = vec![false; output + 1];
     for (id, node) in g.nodes().iter().enumerate().take(output + 1) {
-        from_wrt[id] = node.dtype.is_float()
-            && (wrt.contains(&id) || node.inputs.iter().any(|&i| from_wrt[i]));
+        from_wrt[id] =
+            node.dtype.is_float() && (wrt.contains(&id) || node.inputs.iter().any(|&i| from_wrt[i]));
     }
     let mut to_output = vec![false; output + 1];
     to_output[output] = true;

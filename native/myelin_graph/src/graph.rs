@@ -54,7 +54,10 @@ impl Graph {
         } else {
             Err(Error::arg(
                 op,
-                format!("unknown graph node {id} (the graph has {} nodes)", self.nodes.len()),
+                format!(
+                    "unknown graph node {id} (the graph has {} nodes)",
+                    self.nodes.len()
+                ),
             ))
         }
     }

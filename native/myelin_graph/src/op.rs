@@ -164,17 +164,16 @@ impl Op {
     /// Output shape and dtype for operands of these shapes and dtypes.
     pub fn infer(&self, args: &[(&Shape, DType)]) -> Result<(Shape, DType)> {
         match self {
-            Op::Input(_) | Op::Param(_) | Op::Constant(_) => {
-                Err(myelin_core::Error::internal(self.name(), "leaf nodes carry their own shape"))
-            }
+            Op::Input(_) | Op::Param(_) | Op::Constant(_) => Err(myelin_core::Error::internal(
+                self.name(),
+                "leaf nodes carry their own shape",
+            )),
             Op::Unary(_) | Op::Binary(_) | Op::Select | Op::Clip | Op::Cast(_) => {
                 elementwise::infer(self, args)
             }
             Op::Reduce { .. } | Op::ArgReduce { .. } => reduce::infer(self, args),
             Op::Dot { .. } => linalg::infer(self, args),
-            Op::LogSoftmax(_) | Op::SoftmaxCrossEntropy(_) | Op::Dropout { .. } => {
-                nn::infer(self, args)
-            }
+            Op::LogSoftmax(_) | Op::SoftmaxCrossEntropy(_) | Op::Dropout { .. } => nn::infer(self, args),
             _ => shape::infer(self, args),
         }
     }
@@ -183,17 +182,16 @@ impl Op {
     /// (used by random ops).
     pub fn eval(&self, args: &[&Tensor], seed: u64) -> Result<Tensor> {
         match self {
-            Op::Input(_) | Op::Param(_) | Op::Constant(_) => {
-                Err(myelin_core::Error::internal(self.name(), "the executor supplies leaf values"))
-            }
+            Op::Input(_) | Op::Param(_) | Op::Constant(_) => Err(myelin_core::Error::internal(
+                self.name(),
+                "the executor supplies leaf values",
+            )),
             Op::Unary(_) | Op::Binary(_) | Op::Select | Op::Clip | Op::Cast(_) => {
                 elementwise::eval(self, args)
             }
             Op::Reduce { .. } | Op::ArgReduce { .. } => reduce::eval(self, args),
             Op::Dot { .. } => linalg::eval(self, args),
-            Op::LogSoftmax(_) | Op::SoftmaxCrossEntropy(_) | Op::Dropout { .. } => {
-                nn::eval(self, args, seed)
-            }
+            Op::LogSoftmax(_) | Op::SoftmaxCrossEntropy(_) | Op::Dropout { .. } => nn::eval(self, args, seed),
             _ => shape::eval(self, args),
         }
     }
@@ -209,9 +207,7 @@ impl Op {
             }
             Op::Reduce { .. } | Op::ArgReduce { .. } => reduce::vjp(self, g, node, dy),
             Op::Dot { .. } => linalg::vjp(self, g, node, dy),
-            Op::LogSoftmax(_) | Op::SoftmaxCrossEntropy(_) | Op::Dropout { .. } => {
-                nn::vjp(self, g, node, dy)
-            }
+            Op::LogSoftmax(_) | Op::SoftmaxCrossEntropy(_) | Op::Dropout { .. } => nn::vjp(self, g, node, dy),
             _ => shape::vjp(self, g, node, dy),
         }
     }

@@ -94,16 +94,39 @@ fn one(dims: &[usize], lo: f64, hi: f64) -> Vec<(Vec<usize>, Vec<f64>)> {
 fn unary_ops() {
     use UnaryOp::*;
     let cases: &[(UnaryOp, f64, f64)] = &[
-        (Negate, -2.0, 2.0), (Abs, 0.1, 2.0), (Exp, -2.0, 2.0), (Expm1, -2.0, 2.0),
-        (Log, 0.2, 3.0), (Log1p, -0.5, 3.0), (Sqrt, 0.2, 3.0), (Rsqrt, 0.2, 3.0),
-        (Cbrt, 0.2, 3.0), (Sin, -3.0, 3.0), (Cos, -3.0, 3.0), (Tan, -1.0, 1.0),
-        (Asin, -0.9, 0.9), (Acos, -0.9, 0.9), (Atan, -3.0, 3.0), (Sinh, -2.0, 2.0),
-        (Cosh, -2.0, 2.0), (Tanh, -2.0, 2.0), (Asinh, -2.0, 2.0), (Acosh, 1.2, 3.0),
-        (Atanh, -0.9, 0.9), (Sigmoid, -3.0, 3.0), (Erf, -2.0, 2.0), (Erfc, -2.0, 2.0),
-        (Floor, 0.1, 0.9), (Ceil, 0.1, 0.9), (Round, 0.1, 0.4), (Sign, 0.1, 1.0),
+        (Negate, -2.0, 2.0),
+        (Abs, 0.1, 2.0),
+        (Exp, -2.0, 2.0),
+        (Expm1, -2.0, 2.0),
+        (Log, 0.2, 3.0),
+        (Log1p, -0.5, 3.0),
+        (Sqrt, 0.2, 3.0),
+        (Rsqrt, 0.2, 3.0),
+        (Cbrt, 0.2, 3.0),
+        (Sin, -3.0, 3.0),
+        (Cos, -3.0, 3.0),
+        (Tan, -1.0, 1.0),
+        (Asin, -0.9, 0.9),
+        (Acos, -0.9, 0.9),
+        (Atan, -3.0, 3.0),
+        (Sinh, -2.0, 2.0),
+        (Cosh, -2.0, 2.0),
+        (Tanh, -2.0, 2.0),
+        (Asinh, -2.0, 2.0),
+        (Acosh, 1.2, 3.0),
+        (Atanh, -0.9, 0.9),
+        (Sigmoid, -3.0, 3.0),
+        (Erf, -2.0, 2.0),
+        (Erfc, -2.0, 2.0),
+        (Floor, 0.1, 0.9),
+        (Ceil, 0.1, 0.9),
+        (Round, 0.1, 0.4),
+        (Sign, 0.1, 1.0),
     ];
     for &(op, lo, hi) in cases {
-        check(op.name(), one(&[2, 3], lo, hi), &|g, p| g.unary(op, p[0]).unwrap());
+        check(op.name(), one(&[2, 3], lo, hi), &|g, p| {
+            g.unary(op, p[0]).unwrap()
+        });
     }
 }
 
@@ -121,7 +144,10 @@ fn binary_ops_with_broadcasting() {
 
 #[test]
 fn select_and_clip() {
-    let xs = vec![(vec![2, 3], values(6, 5, -1.0, 1.0)), (vec![2, 3], values(6, 6, -1.0, 1.0))];
+    let xs = vec![
+        (vec![2, 3], values(6, 5, -1.0, 1.0)),
+        (vec![2, 3], values(6, 6, -1.0, 1.0)),
+    ];
     check("select", xs, &|g, p| {
         let zero = g.scalar(0.0, DType::F64).unwrap();
         let pred = g.binary(BinaryOp::Greater, p[0], zero).unwrap();
@@ -136,10 +162,25 @@ fn select_and_clip() {
 
 #[test]
 fn reductions() {
-    for op in [ReduceOp::Sum, ReduceOp::Mean, ReduceOp::Product, ReduceOp::ReduceMax, ReduceOp::ReduceMin, ReduceOp::Logsumexp] {
+    for op in [
+        ReduceOp::Sum,
+        ReduceOp::Mean,
+        ReduceOp::Product,
+        ReduceOp::ReduceMax,
+        ReduceOp::ReduceMin,
+        ReduceOp::Logsumexp,
+    ] {
         for (axes, keep) in [(Some(vec![1]), false), (Some(vec![0, 2]), true), (None, false)] {
             check(op.name(), one(&[2, 3, 2], 0.5, 2.0), &|g, p| {
-                g.add(Op::Reduce { op, axes: axes.clone(), keep_axes: keep }, &[p[0]]).unwrap()
+                g.add(
+                    Op::Reduce {
+                        op,
+                        axes: axes.clone(),
+                        keep_axes: keep,
+                    },
+                    &[p[0]],
+                )
+                .unwrap()
             });
         }
     }
@@ -154,12 +195,42 @@ fn dot_products() {
         batch_b: bb,
     };
     let cases = vec![
-        ("matmul", vec![2, 3], vec![3, 4], dot(vec![1], vec![], vec![0], vec![])),
-        ("a^T b", vec![3, 2], vec![3, 4], dot(vec![0], vec![], vec![0], vec![])),
-        ("a b^T", vec![2, 3], vec![4, 3], dot(vec![1], vec![], vec![1], vec![])),
-        ("batched", vec![2, 3, 4], vec![2, 4, 5], dot(vec![2], vec![0], vec![1], vec![0])),
-        ("batch last", vec![3, 4, 2], vec![4, 2, 5], dot(vec![1], vec![2], vec![0], vec![1])),
-        ("two contractions", vec![2, 3, 4], vec![4, 3, 2], dot(vec![1, 2], vec![], vec![1, 0], vec![])),
+        (
+            "matmul",
+            vec![2, 3],
+            vec![3, 4],
+            dot(vec![1], vec![], vec![0], vec![]),
+        ),
+        (
+            "a^T b",
+            vec![3, 2],
+            vec![3, 4],
+            dot(vec![0], vec![], vec![0], vec![]),
+        ),
+        (
+            "a b^T",
+            vec![2, 3],
+            vec![4, 3],
+            dot(vec![1], vec![], vec![1], vec![]),
+        ),
+        (
+            "batched",
+            vec![2, 3, 4],
+            vec![2, 4, 5],
+            dot(vec![2], vec![0], vec![1], vec![0]),
+        ),
+        (
+            "batch last",
+            vec![3, 4, 2],
+            vec![4, 2, 5],
+            dot(vec![1], vec![2], vec![0], vec![1]),
+        ),
+        (
+            "two contractions",
+            vec![2, 3, 4],
+            vec![4, 3, 2],
+            dot(vec![1, 2], vec![], vec![1, 0], vec![]),
+        ),
         ("outer", vec![3], vec![2], dot(vec![], vec![], vec![], vec![])),
     ];
     for (name, sa, sb, op) in cases {
@@ -178,13 +249,37 @@ fn shape_ops() {
         ("transpose default", vec![2, 3], Op::Transpose(None)),
         ("squeeze", vec![2, 1, 3], Op::Squeeze(None)),
         ("new_axis", vec![2, 3], Op::NewAxis(1)),
-        ("broadcast", vec![3], Op::Broadcast { shape: Shape::new(vec![2, 3]), axes: None }),
-        ("broadcast axes", vec![2, 1], Op::Broadcast { shape: Shape::new(vec![2, 4, 3]), axes: Some(vec![0, 2]) }),
-        ("slice", vec![4, 5], Op::Slice { starts: vec![1, 0], lengths: vec![2, 5], strides: Some(vec![1, 2]) }),
+        (
+            "broadcast",
+            vec![3],
+            Op::Broadcast {
+                shape: Shape::new(vec![2, 3]),
+                axes: None,
+            },
+        ),
+        (
+            "broadcast axes",
+            vec![2, 1],
+            Op::Broadcast {
+                shape: Shape::new(vec![2, 4, 3]),
+                axes: Some(vec![0, 2]),
+            },
+        ),
+        (
+            "slice",
+            vec![4, 5],
+            Op::Slice {
+                starts: vec![1, 0],
+                lengths: vec![2, 5],
+                strides: Some(vec![1, 2]),
+            },
+        ),
         ("reverse", vec![2, 3], Op::Reverse(Some(vec![1]))),
     ];
     for (name, dims, op) in cases {
-        check(name, one(&dims, -1.0, 1.0), &|g, p| g.add(op.clone(), &[p[0]]).unwrap());
+        check(name, one(&dims, -1.0, 1.0), &|g, p| {
+            g.add(op.clone(), &[p[0]]).unwrap()
+        });
     }
     for config in [vec![(1, 2, 0), (0, 1, 1)], vec![(-1, 1, 1), (2, -1, 0)]] {
         check("pad", one(&[3, 3], -1.0, 1.0), &|g, p| {
@@ -192,8 +287,13 @@ fn shape_ops() {
             g.add(Op::Pad(config.clone()), &[p[0], v]).unwrap()
         });
     }
-    let xs = vec![(vec![2, 2], values(4, 1, -1.0, 1.0)), (vec![2, 3], values(6, 2, -1.0, 1.0))];
-    check("concatenate", xs, &|g, p| g.add(Op::Concatenate(1), &[p[0], p[1]]).unwrap());
+    let xs = vec![
+        (vec![2, 2], values(4, 1, -1.0, 1.0)),
+        (vec![2, 3], values(6, 2, -1.0, 1.0)),
+    ];
+    check("concatenate", xs, &|g, p| {
+        g.add(Op::Concatenate(1), &[p[0], p[1]]).unwrap()
+    });
     check("take", one(&[4, 3], -1.0, 1.0), &|g, p| {
         let idx = g.constant(Tensor::from_vec(Shape::new(vec![2, 2]), vec![3i64, 0, 3, 1]).unwrap());
         g.add(Op::Take(0), &[p[0], idx]).unwrap()
@@ -202,9 +302,16 @@ fn shape_ops() {
 
 #[test]
 fn softmax_family() {
-    check("log_softmax", one(&[3, 4], -2.0, 2.0), &|g, p| g.add(Op::LogSoftmax(1), &[p[0]]).unwrap());
-    check("log_softmax axis 0", one(&[3, 4], -2.0, 2.0), &|g, p| g.add(Op::LogSoftmax(0), &[p[0]]).unwrap());
-    let xs = vec![(vec![3, 4], values(12, 1, -2.0, 2.0)), (vec![3, 4], values(12, 2, 0.0, 1.0))];
+    check("log_softmax", one(&[3, 4], -2.0, 2.0), &|g, p| {
+        g.add(Op::LogSoftmax(1), &[p[0]]).unwrap()
+    });
+    check("log_softmax axis 0", one(&[3, 4], -2.0, 2.0), &|g, p| {
+        g.add(Op::LogSoftmax(0), &[p[0]]).unwrap()
+    });
+    let xs = vec![
+        (vec![3, 4], values(12, 1, -2.0, 2.0)),
+        (vec![3, 4], values(12, 2, 0.0, 1.0)),
+    ];
     check("softmax_cross_entropy", xs, &|g, p| {
         g.add(Op::SoftmaxCrossEntropy(1), &[p[0], p[1]]).unwrap()
     });
@@ -224,9 +331,27 @@ fn second_derivatives() {
     let x = g.param(Shape::new(vec![3]), DType::F64);
     let three = g.scalar(3.0, DType::F64).unwrap();
     let cube = g.binary(BinaryOp::Pow, x, three).unwrap();
-    let s = g.add(Op::Reduce { op: ReduceOp::Sum, axes: None, keep_axes: false }, &[cube]).unwrap();
+    let s = g
+        .add(
+            Op::Reduce {
+                op: ReduceOp::Sum,
+                axes: None,
+                keep_axes: false,
+            },
+            &[cube],
+        )
+        .unwrap();
     let dx = grad(&mut g, s, &[x]).unwrap()[0];
-    let s2 = g.add(Op::Reduce { op: ReduceOp::Sum, axes: None, keep_axes: false }, &[dx]).unwrap();
+    let s2 = g
+        .add(
+            Op::Reduce {
+                op: ReduceOp::Sum,
+                axes: None,
+                keep_axes: false,
+            },
+            &[dx],
+        )
+        .unwrap();
     let ddx = grad(&mut g, s2, &[x]).unwrap()[0];
     let exe = Executable::new(g, vec![dx, ddx]).unwrap();
     let out = exe.run(&[], &[tensor(&[3], vec![1.0, 2.0, -1.0])], 0).unwrap();
@@ -246,5 +371,9 @@ fn errors_name_the_op_and_shapes() {
     let exe = Executable::new(g, vec![a]).unwrap();
     let wrong = Tensor::full(Shape::new(vec![3]), 1.0f32).unwrap();
     let e = exe.run(&[wrong.clone(), wrong], &[], 0).unwrap_err();
-    assert!(e.message().contains("input 0: expected a tensor of shape {2, 3}"), "{}", e.message());
+    assert!(
+        e.message().contains("input 0: expected a tensor of shape {2, 3}"),
+        "{}",
+        e.message()
+    );
 }

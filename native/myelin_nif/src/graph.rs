@@ -6,7 +6,9 @@
 //! and one argument layout serve both the eager call and the graph node.
 //! Shapes and types are inferred in Rust and returned, never computed twice.
 
-use crate::codec::{decode_dtype, decode_op, decode_shape, encode_dtype, encode_shape, encode_tensor, op_name, tensor};
+use crate::codec::{
+    decode_dtype, decode_op, decode_shape, encode_dtype, encode_shape, encode_tensor, op_name, tensor,
+};
 use crate::guard::run;
 use crate::pair::Refs;
 use crate::resource::TensorRef;
@@ -32,7 +34,8 @@ type GraphRef = ResourceArc<GraphResource>;
 type ExeRef = ResourceArc<ExecutableResource>;
 
 fn lock<'a>(g: &'a GraphRef, op: &str) -> Result<std::sync::MutexGuard<'a, Graph>> {
-    g.0.lock().map_err(|_| Error::internal(op, "graph lock poisoned by an earlier failure"))
+    g.0.lock()
+        .map_err(|_| Error::internal(op, "graph lock poisoned by an earlier failure"))
 }
 
 /// `{id, shape, type}` of a node.
@@ -102,23 +105,49 @@ fn decode_node(env: Env, name: &str, a: &[Term]) -> Result<(Op, Vec<NodeId>)> {
     let axes = |i: usize| arg::<Option<Vec<i64>>>(name, a, i);
     let ints = |i: usize| arg::<Vec<i64>>(name, a, i);
     Ok(match name {
-        "unary" => (Op::Unary(decode_op(env, name, arg(name, a, 0)?, UnaryOp::from_name)?), vec![id(1)?]),
-        "binary" => (Op::Binary(decode_op(env, name, arg(name, a, 0)?, BinaryOp::from_name)?), vec![id(1)?, id(2)?]),
+        "unary" => (
+            Op::Unary(decode_op(env, name, arg(name, a, 0)?, UnaryOp::from_name)?),
+            vec![id(1)?],
+        ),
+        "binary" => (
+            Op::Binary(decode_op(env, name, arg(name, a, 0)?, BinaryOp::from_name)?),
+            vec![id(1)?, id(2)?],
+        ),
         "select" => (Op::Select, vec![id(0)?, id(1)?, id(2)?]),
         "clip" => (Op::Clip, vec![id(0)?, id(1)?, id(2)?]),
         "as_type" => (Op::Cast(decode_dtype(name, a[1])?), vec![id(0)?]),
         "reduce" => {
             let op = decode_op(env, name, arg(name, a, 0)?, ReduceOp::from_name)?;
-            (Op::Reduce { op, axes: axes(2)?, keep_axes: arg(name, a, 3)? }, vec![id(1)?])
+            (
+                Op::Reduce {
+                    op,
+                    axes: axes(2)?,
+                    keep_axes: arg(name, a, 3)?,
+                },
+                vec![id(1)?],
+            )
         }
         "arg_reduce" => {
             let op = decode_op(env, name, arg(name, a, 0)?, ArgReduceOp::from_name)?;
             let tie = TieBreak::from_name(op.name(), &op_name(env, name, arg(name, a, 3)?)?)?;
             let (axis, keep_axis) = (arg(name, a, 2)?, arg(name, a, 4)?);
-            (Op::ArgReduce { op, axis, tie_break: tie, keep_axis }, vec![id(1)?])
+            (
+                Op::ArgReduce {
+                    op,
+                    axis,
+                    tie_break: tie,
+                    keep_axis,
+                },
+                vec![id(1)?],
+            )
         }
         "dot" => (
-            Op::Dot { contract_a: ints(1)?, batch_a: ints(2)?, contract_b: ints(4)?, batch_b: ints(5)? },
+            Op::Dot {
+                contract_a: ints(1)?,
+                batch_a: ints(2)?,
+                contract_b: ints(4)?,
+                batch_b: ints(5)?,
+            },
             vec![id(0)?, id(3)?],
         ),
         "reshape" => (Op::Reshape(decode_shape(name, a[1])?), vec![id(0)?]),
@@ -128,9 +157,22 @@ fn decode_node(env: Env, name: &str, a: &[Term]) -> Result<(Op, Vec<NodeId>)> {
         "new_axis" => (Op::NewAxis(arg(name, a, 1)?), vec![id(0)?]),
         "broadcast" => {
             let dims: Vec<usize> = arg(name, a, 1)?;
-            (Op::Broadcast { shape: Shape::new(dims), axes: axes(2)? }, vec![id(0)?])
+            (
+                Op::Broadcast {
+                    shape: Shape::new(dims),
+                    axes: axes(2)?,
+                },
+                vec![id(0)?],
+            )
         }
-        "slice" => (Op::Slice { starts: ints(1)?, lengths: ints(2)?, strides: axes(3)? }, vec![id(0)?]),
+        "slice" => (
+            Op::Slice {
+                starts: ints(1)?,
+                lengths: ints(2)?,
+                strides: axes(3)?,
+            },
+            vec![id(0)?],
+        ),
         "pad" => (Op::Pad(arg(name, a, 2)?), vec![id(0)?, id(1)?]),
         "concatenate" => (Op::Concatenate(arg(name, a, 1)?), arg(name, a, 0)?),
         "take" => (Op::Take(arg(name, a, 2)?), vec![id(0)?, id(1)?]),
@@ -138,7 +180,13 @@ fn decode_node(env: Env, name: &str, a: &[Term]) -> Result<(Op, Vec<NodeId>)> {
         "indexed_add" => (Op::IndexedAdd, vec![id(0)?, id(1)?, id(2)?]),
         "log_softmax" => (Op::LogSoftmax(arg(name, a, 1)?), vec![id(0)?]),
         "softmax_cross_entropy" => (Op::SoftmaxCrossEntropy(arg(name, a, 2)?), vec![id(0)?, id(1)?]),
-        "dropout" => (Op::Dropout { rate: arg(name, a, 1)?, salt: arg(name, a, 2)? }, vec![id(0)?]),
+        "dropout" => (
+            Op::Dropout {
+                rate: arg(name, a, 1)?,
+                salt: arg(name, a, 2)?,
+            },
+            vec![id(0)?],
+        ),
         other => {
             return Err(Error::arg(
                 other,

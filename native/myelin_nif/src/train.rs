@@ -47,29 +47,52 @@ fn decode_kind(name: &str, h: &[f64]) -> Result<OptimizerKind> {
         if h.len() == n {
             Ok(())
         } else {
-            Err(Error::arg(name, format!("expected {n} hyperparameters, got {}", h.len())))
+            Err(Error::arg(
+                name,
+                format!("expected {n} hyperparameters, got {}", h.len()),
+            ))
         }
     };
     Ok(match name {
         "sgd" => {
             need(2)?;
-            OptimizerKind::Sgd { momentum: h[0], nesterov: h[1] != 0.0 }
+            OptimizerKind::Sgd {
+                momentum: h[0],
+                nesterov: h[1] != 0.0,
+            }
         }
         "adam" | "adamw" => {
             need(3)?;
-            OptimizerKind::Adam { b1: h[0], b2: h[1], eps: h[2], decoupled: name == "adamw" }
+            OptimizerKind::Adam {
+                b1: h[0],
+                b2: h[1],
+                eps: h[2],
+                decoupled: name == "adamw",
+            }
         }
         "rmsprop" => {
             need(4)?;
-            OptimizerKind::RmsProp { alpha: h[0], eps: h[1], momentum: h[2], centered: h[3] != 0.0 }
+            OptimizerKind::RmsProp {
+                alpha: h[0],
+                eps: h[1],
+                momentum: h[2],
+                centered: h[3] != 0.0,
+            }
         }
         "adagrad" => {
             need(2)?;
-            OptimizerKind::Adagrad { eps: h[0], initial_accumulator: h[1] }
+            OptimizerKind::Adagrad {
+                eps: h[0],
+                initial_accumulator: h[1],
+            }
         }
         "lamb" => {
             need(3)?;
-            OptimizerKind::Lamb { b1: h[0], b2: h[1], eps: h[2] }
+            OptimizerKind::Lamb {
+                b1: h[0],
+                b2: h[1],
+                eps: h[2],
+            }
         }
         other => return Err(Error::arg("optimizer", format!("unknown optimizer {other:?}"))),
     })
@@ -93,7 +116,11 @@ fn trainer_new<'a>(
             "value" => Clip::Value(clip_value),
             other => return Err(Error::arg("optimizer", format!("unknown clipping {other:?}"))),
         };
-        let optimizer = Optimizer { kind, weight_decay, clip };
+        let optimizer = Optimizer {
+            kind,
+            weight_decay,
+            clip,
+        };
         let trainer = Trainer::new(tensors(&params), optimizer)?;
         Ok(ResourceArc::new(TrainerResource(Mutex::new(trainer))).encode(env))
     })

@@ -97,8 +97,7 @@ impl Optimizer {
     pub fn init_state(&self, params: &[Tensor]) -> Result<Vec<Vec<Tensor>>> {
         let fill = match self.kind {
             OptimizerKind::Adagrad {
-                initial_accumulator,
-                ..
+                initial_accumulator, ..
             } => initial_accumulator,
             _ => 0.0,
         };
@@ -126,7 +125,10 @@ impl Optimizer {
         lr: f64,
     ) -> Result<()> {
         if params.len() != grads.len() || params.len() != state.len() {
-            return Err(Error::internal("optimizer", "parameter, gradient and state counts differ"));
+            return Err(Error::internal(
+                "optimizer",
+                "parameter, gradient and state counts differ",
+            ));
         }
         let scale = match self.clip {
             Clip::GlobalNorm(max) => {
@@ -171,9 +173,20 @@ pub fn global_norm(grads: &[Tensor]) -> Result<f64> {
     let mut sum = 0.0f64;
     for g in grads {
         match g.dtype() {
-            DType::F32 => sum += g.as_slice::<f32>()?.iter().map(|&x| (x as f64) * (x as f64)).sum::<f64>(),
+            DType::F32 => {
+                sum += g
+                    .as_slice::<f32>()?
+                    .iter()
+                    .map(|&x| (x as f64) * (x as f64))
+                    .sum::<f64>()
+            }
             DType::F64 => sum += g.as_slice::<f64>()?.iter().map(|&x| x * x).sum::<f64>(),
-            dt => return Err(Error::arg("optimizer", format!("expected f32 or f64 gradients, got {dt}"))),
+            dt => {
+                return Err(Error::arg(
+                    "optimizer",
+                    format!("expected f32 or f64 gradients, got {dt}"),
+                ))
+            }
         }
     }
     Ok(sum.sqrt())
@@ -228,7 +241,12 @@ fn update_one<T: Float + myelin_core::Element>(
                 }
             }
         }
-        OptimizerKind::Adam { b1, b2, eps, decoupled } => {
+        OptimizerKind::Adam {
+            b1,
+            b2,
+            eps,
+            decoupled,
+        } => {
             let (bc1, bc2) = (c(1.0 - b1.powi(t)), c(1.0 - b2.powi(t)));
             let (b1, b2, eps) = (c(b1), c(b2), c(eps));
             let (m, rest) = slots.split_at_mut(1);
@@ -254,7 +272,11 @@ fn update_one<T: Float + myelin_core::Element>(
             let [sq, avg, buf] = slots else {
                 return Err(Error::internal("rmsprop", "expected three state slots"));
             };
-            let (sq, avg, buf) = (sq.as_mut_slice::<T>()?, avg.as_mut_slice::<T>()?, buf.as_mut_slice::<T>()?);
+            let (sq, avg, buf) = (
+                sq.as_mut_slice::<T>()?,
+                avg.as_mut_slice::<T>()?,
+                buf.as_mut_slice::<T>()?,
+            );
             for i in 0..p.len() {
                 let gi = prep(g[i], p[i], true);
                 sq[i] = alpha * sq[i] + (T::one() - alpha) * gi * gi;

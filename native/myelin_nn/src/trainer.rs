@@ -42,9 +42,19 @@ impl Trainer {
     /// parameters with learning rate `lr`. `exe` must output `[loss, extra_1
     /// .. extra_k, grad_1 .. grad_n]`, one gradient per parameter, and take
     /// this trainer's parameters. `seed` drives dropout for this step.
-    pub fn step(&mut self, exe: &Executable, extra: usize, inputs: &[Tensor], lr: f64, seed: u64) -> Result<StepOutput> {
+    pub fn step(
+        &mut self,
+        exe: &Executable,
+        extra: usize,
+        inputs: &[Tensor],
+        lr: f64,
+        seed: u64,
+    ) -> Result<StepOutput> {
         if !lr.is_finite() {
-            return Err(Error::arg("train_step", format!("expected a finite learning rate, got {lr}")));
+            return Err(Error::arg(
+                "train_step",
+                format!("expected a finite learning rate, got {lr}"),
+            ));
         }
         let n = self.params.len();
         if exe.outputs().len() != 1 + extra + n || exe.graph().params().len() != n {
@@ -90,9 +100,13 @@ impl Trainer {
     /// checkpoint). Shapes and types must match the current ones.
     pub fn restore(&mut self, params: Vec<Tensor>, state: Vec<Vec<Tensor>>, step: u64) -> Result<()> {
         let same = |a: &Tensor, b: &Tensor| a.shape() == b.shape() && a.dtype() == b.dtype();
-        let params_ok = params.len() == self.params.len() && params.iter().zip(&self.params).all(|(a, b)| same(a, b));
+        let params_ok =
+            params.len() == self.params.len() && params.iter().zip(&self.params).all(|(a, b)| same(a, b));
         let state_ok = state.len() == self.state.len()
-            && state.iter().zip(&self.state).all(|(a, b)| a.len() == b.len() && a.iter().zip(b).all(|(x, y)| same(x, y)));
+            && state
+                .iter()
+                .zip(&self.state)
+                .all(|(a, b)| a.len() == b.len() && a.iter().zip(b).all(|(x, y)| same(x, y)));
         if !params_ok || !state_ok {
             return Err(Error::arg(
                 "restore",

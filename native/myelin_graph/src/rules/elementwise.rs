@@ -264,7 +264,10 @@ fn binary_vjp(
             let ga = g.binary(Divide, b, r2)?;
             let gb = g.binary(Divide, a, r2)?;
             let gb = g.unary(UnaryOp::Negate, gb)?;
-            (Some(g.binary(Multiply, dy, ga)?), Some(g.binary(Multiply, dy, gb)?))
+            (
+                Some(g.binary(Multiply, dy, ga)?),
+                Some(g.binary(Multiply, dy, gb)?),
+            )
         }
         Remainder => {
             // a - b * trunc(a / b): d/da = 1, d/db = -trunc(a / b)

@@ -55,9 +55,7 @@ pub(crate) fn infer(op: &Op, args: &[(&Shape, DType)]) -> Result<(Shape, DType)>
 pub(crate) fn eval(op: &Op, args: &[&Tensor], seed: u64) -> Result<Tensor> {
     match op {
         Op::LogSoftmax(axis) => myelin_cpu::softmax::log_softmax(args[0], *axis),
-        Op::SoftmaxCrossEntropy(axis) => {
-            myelin_cpu::softmax::softmax_cross_entropy(args[0], args[1], *axis)
-        }
+        Op::SoftmaxCrossEntropy(axis) => myelin_cpu::softmax::softmax_cross_entropy(args[0], args[1], *axis),
         Op::Dropout { rate, salt } => dropout(args[0], *rate, seed ^ salt),
         _ => Err(Error::internal(op.name(), "not an nn op")),
     }
@@ -73,7 +71,11 @@ fn dropout(x: &Tensor, rate: f64, seed: u64) -> Result<Tensor> {
     let r = myelin_cpu::as_type(&Tensor::full(Shape::scalar(), rate)?, x.dtype())?;
     let keep = myelin_cpu::binary(BinaryOp::GreaterEqual, &u, &r)?;
     let scale = myelin_cpu::as_type(&Tensor::full(Shape::scalar(), 1.0 / (1.0 - rate))?, x.dtype())?;
-    let kept = myelin_cpu::select(&keep, x, &myelin_cpu::as_type(&Tensor::full(Shape::scalar(), 0.0)?, x.dtype())?)?;
+    let kept = myelin_cpu::select(
+        &keep,
+        x,
+        &myelin_cpu::as_type(&Tensor::full(Shape::scalar(), 0.0)?, x.dtype())?,
+    )?;
     myelin_cpu::binary(BinaryOp::Multiply, &kept, &scale)
 }
 

@@ -11,11 +11,7 @@ pub(crate) fn infer(op: &Op, args: &[(&Shape, DType)]) -> Result<(Shape, DType)>
     expect_args(op.name(), args, 1)?;
     let (shape, dtype) = args[0];
     match op {
-        Op::Reduce {
-            op,
-            axes,
-            keep_axes,
-        } => {
+        Op::Reduce { op, axes, keep_axes } => {
             let plan = reduce(op.name(), shape, axes.as_deref(), *keep_axes)?;
             if op.needs_elements() && plan.reduces_nothing(shape) {
                 return Err(Error::arg(
@@ -26,10 +22,7 @@ pub(crate) fn infer(op: &Op, args: &[(&Shape, DType)]) -> Result<(Shape, DType)>
             Ok((plan.out, op.output_dtype(dtype)))
         }
         Op::ArgReduce {
-            op,
-            axis,
-            keep_axis,
-            ..
+            op, axis, keep_axis, ..
         } => {
             let (_, out) = arg_reduce(op.name(), shape, *axis, *keep_axis)?;
             Ok((out, DType::S64))
@@ -40,11 +33,7 @@ pub(crate) fn infer(op: &Op, args: &[(&Shape, DType)]) -> Result<(Shape, DType)>
 
 pub(crate) fn eval(op: &Op, args: &[&Tensor]) -> Result<Tensor> {
     match op {
-        Op::Reduce {
-            op,
-            axes,
-            keep_axes,
-        } => myelin_cpu::reduce(*op, args[0], axes.as_deref(), *keep_axes),
+        Op::Reduce { op, axes, keep_axes } => myelin_cpu::reduce(*op, args[0], axes.as_deref(), *keep_axes),
         Op::ArgReduce {
             op,
             axis,

@@ -123,7 +123,11 @@ pub(crate) fn vjp(op: &Op, g: &mut Graph, node: NodeId, dy: NodeId) -> Result<Ve
                     let dim = x_shape.dims()[i] as i64;
                     let start = starts[i].clamp(0, dim - lengths[i]);
                     let out_len = g.node(node).shape.dims()[i] as i64;
-                    let span = if out_len == 0 { 0 } else { (out_len - 1) * strides[i] + 1 };
+                    let span = if out_len == 0 {
+                        0
+                    } else {
+                        (out_len - 1) * strides[i] + 1
+                    };
                     (start, dim - start - span, strides[i] - 1)
                 })
                 .collect();
