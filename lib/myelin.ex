@@ -143,7 +143,7 @@ defmodule Myelin do
       raise ArgumentError, "dropout: expected rate: in [0, 1), got #{inspect(rate)}"
     end
 
-    Node.new(:dropout, [x], Keyword.merge(opts, rate: rate, salt: :erlang.phash2(make_ref())))
+    Node.new(:dropout, [x], Keyword.put(opts, :rate, rate))
   end
 
   @doc "Flattens every axis but the batch axis."

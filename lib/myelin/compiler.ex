@@ -49,7 +49,7 @@ defmodule Myelin.Compiler do
               {pname, Graph.param(graph, shape, param_type(node))}
             end)
 
-          out = Layers.apply(node.op, args, traced, node.opts, mode)
+          out = Layers.apply(node.op, args, traced, layer_opts(node), mode)
 
           new =
             for {pname, shape, init} <- decls,
@@ -160,6 +160,14 @@ defmodule Myelin.Compiler do
     raise ArgumentError,
           "model input #{inspect(name)} is missing: got inputs #{inspect(Map.keys(x))}"
   end
+
+  # Dropout draws its mask from the step seed mixed with a per-layer salt;
+  # the salt comes from the layer's name so that the same model gives the
+  # same masks in every run (and a resumed run continues exactly).
+  defp layer_opts(%Node{op: :dropout} = node),
+    do: Keyword.put(node.opts, :salt, :erlang.phash2(node.name))
+
+  defp layer_opts(node), do: node.opts
 
   defp param_type(node), do: Keyword.get(node.opts, :param_type, {:f, 32})
 end

@@ -190,7 +190,7 @@ pub(crate) fn vjp(op: &Op, g: &mut Graph, node: NodeId, dy: NodeId) -> Result<Ve
     };
     Ok(vec![Some(dx)]
         .into_iter()
-        .chain(std::iter::repeat(None).take(inputs.len() - 1))
+        .chain(std::iter::repeat_n(None, inputs.len() - 1))
         .collect())
 }
 
