@@ -121,4 +121,8 @@ defmodule Myelin.Native do
   def cumulative_dirty(_op, _ref, _axis, _reverse), do: nif_error()
   def dot(_a, _ca, _ba, _b, _cb, _bb), do: nif_error()
   def dot_dirty(_a, _ca, _ba, _b, _cb, _bb), do: nif_error()
+
+  # io.rs (dirty IO schedulers only)
+  def safetensors_save(_path, _entries, _metadata), do: nif_error()
+  def safetensors_load(_path), do: nif_error()
 end

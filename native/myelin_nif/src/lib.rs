@@ -19,6 +19,7 @@ mod conversion;
 mod creation;
 mod elementwise;
 mod guard;
+mod io;
 mod movement;
 mod reduction;
 mod resource;
