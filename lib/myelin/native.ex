@@ -138,4 +138,7 @@ defmodule Myelin.Native do
   def trainer_step(_trainer, _exe, _extra, _inputs, _lr, _seed), do: nif_error()
   def trainer_snapshot(_trainer), do: nif_error()
   def trainer_restore(_trainer, _params, _state, _step), do: nif_error()
+  # io.rs (dirty IO schedulers only)
+  def safetensors_save(_path, _entries, _metadata), do: nif_error()
+  def safetensors_load(_path), do: nif_error()
 end

@@ -20,6 +20,7 @@ mod creation;
 mod elementwise;
 mod graph;
 mod guard;
+mod io;
 mod movement;
 mod reduction;
 mod resource;
