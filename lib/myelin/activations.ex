@@ -96,8 +96,11 @@ defmodule Myelin.Activations do
   @spec celu(T.t(), keyword()) :: T.t()
   def celu(x, opts \\ []) do
     alpha = Keyword.get(opts, :alpha, 1.0)
+    # One select, not max(x, 0) + min(...): those two kinks at 0 each pass the whole
+    # gradient on the tie, which made celu'(0) = 2 instead of 1. The min keeps the
+    # branch not taken from overflowing.
     neg = x |> T.divide(alpha) |> T.min(0.0) |> T.expm1() |> T.multiply(alpha)
-    T.add(T.max(x, 0.0), neg)
+    T.select(T.greater(x, 0.0), x, neg)
   end
 
   @doc "The exact GELU: x * Φ(x) = x / 2 * (1 + erf(x / √2))."
@@ -150,7 +153,14 @@ defmodule Myelin.Activations do
 
   @doc "log(1 + e^x), computed as max(x, 0) + log1p(e^-|x|) so it never overflows."
   @spec softplus(T.t()) :: T.t()
-  def softplus(x), do: T.add(T.max(x, 0.0), T.log1p(T.exp(T.negate(T.abs(x)))))
+  def softplus(x) do
+    # max(x, 0) and |x| through one select on the same test, so that their kinks at 0
+    # cancel in the gradient as they do in the value: with max and abs, softplus'(0)
+    # was 1 (max passes the gradient on the tie, abs' is 0) instead of sigmoid(0) = 1/2.
+    pos = T.greater(x, 0.0)
+    magnitude = T.select(pos, x, T.negate(x))
+    T.add(T.select(pos, x, 0.0), T.log1p(T.exp(T.negate(magnitude))))
+  end
 
   @doc "x / (1 + |x|)."
   @spec softsign(T.t()) :: T.t()
@@ -173,7 +183,11 @@ defmodule Myelin.Activations do
     if Myelin.Graph.traced?(x) do
       Myelin.Graph.record_fused(:log_softmax, [x, axis])
     else
-      T.subtract(x, T.logsumexp(x, axes: [axis], keep_axes: true))
+      # Shift by the maximum first: x - max is exact, so the largest entries keep their
+      # relative accuracy (x - logsumexp(x) rounds to the ulp of |x|: an error of 3e-7
+      # on -1.1e-5 in f32 when x is 12).
+      shifted = T.subtract(x, T.reduce_max(x, axes: [axis], keep_axes: true))
+      T.subtract(shifted, T.log(T.sum(T.exp(shifted), axes: [axis], keep_axes: true)))
     end
   end
 

@@ -118,11 +118,8 @@ defmodule Myelin.Losses do
 
     per_element =
       if from_logits do
-        # max(x, 0) - x * y + log(1 + e^-|x|)
-        y_pred
-        |> T.max(0.0)
-        |> T.subtract(T.multiply(y_pred, y_true))
-        |> T.add(T.log1p(T.exp(T.negate(T.abs(y_pred)))))
+        # softplus(x) - x * y, with softplus's stable form (also right in the gradient at x = 0)
+        y_pred |> Myelin.Activations.softplus() |> T.subtract(T.multiply(y_pred, y_true))
       else
         p = T.clip(y_pred, @eps, 1.0 - @eps)
         pos = T.multiply(y_true, T.log(p))
