@@ -181,6 +181,108 @@ defmodule Myelin do
   @spec layer_norm(model(), keyword()) :: model()
   def layer_norm(x, opts \\ []), do: Node.new(:layer_norm, [x], opts)
 
+  @conv_opts [
+    :kernel_size,
+    :strides,
+    :padding,
+    :input_dilation,
+    :kernel_dilation,
+    :feature_group_size,
+    :channels,
+    :activation,
+    :use_bias,
+    :kernel_initializer,
+    :bias_initializer,
+    :name
+  ]
+
+  @doc """
+  A convolution with `units` output channels over 1, 2 or 3 spatial dims
+  (the input's rank decides: conv1d, conv2d, conv3d). Options as Axon:
+  `kernel_size:` (1; an integer or a tuple), `strides:` (1), `padding:`
+  (`:valid`, `:same` or `[{low, high}]` per spatial dim), `kernel_dilation:`,
+  `input_dilation:`, `feature_group_size:` (grouped and depthwise
+  convolutions), `channels:` (`:last`, default, or `:first`), `activation:`,
+  `use_bias:`, initializers, `name:`.
+  """
+  @spec conv(model(), pos_integer(), keyword()) :: model()
+  def conv(x, units, opts \\ []) when is_integer(units) and units > 0 do
+    opts = Tensor.validate_opts!(opts, @conv_opts, :conv)
+    {activation, opts} = Keyword.pop(opts, :activation)
+    node = Node.new(:conv, [x], [units: units] ++ opts)
+    if activation, do: activation(node, activation), else: node
+  end
+
+  @pool_opts [:kernel_size, :strides, :padding, :channels, :name]
+
+  @doc "Max pooling: `kernel_size:` (2), `strides:` (the kernel size), `padding:`, `channels:` (`:last`)."
+  @spec max_pool(model(), keyword()) :: model()
+  def max_pool(x, opts \\ []),
+    do: Node.new(:max_pool, [x], Tensor.validate_opts!(opts, @pool_opts, :max_pool))
+
+  @doc "Average pooling (the divisor counts padding, as Axon); options as `max_pool/2`."
+  @spec avg_pool(model(), keyword()) :: model()
+  def avg_pool(x, opts \\ []),
+    do: Node.new(:avg_pool, [x], Tensor.validate_opts!(opts, @pool_opts, :avg_pool))
+
+  @doc "Adaptive max pooling to `output_size:` per spatial dim."
+  @spec adaptive_max_pool(model(), keyword()) :: model()
+  def adaptive_max_pool(x, opts),
+    do:
+      Node.new(
+        :adaptive_max_pool,
+        [x],
+        Tensor.validate_opts!(opts, [:output_size, :channels, :name], :adaptive_max_pool)
+      )
+
+  @doc "Adaptive average pooling to `output_size:` per spatial dim."
+  @spec adaptive_avg_pool(model(), keyword()) :: model()
+  def adaptive_avg_pool(x, opts),
+    do:
+      Node.new(
+        :adaptive_avg_pool,
+        [x],
+        Tensor.validate_opts!(opts, [:output_size, :channels, :name], :adaptive_avg_pool)
+      )
+
+  @doc "Global max pooling over the spatial dims: `{n, c}` (`keep_axes: true` keeps them)."
+  @spec global_max_pool(model(), keyword()) :: model()
+  def global_max_pool(x, opts \\ []),
+    do:
+      Node.new(
+        :global_max_pool,
+        [x],
+        Tensor.validate_opts!(opts, [:keep_axes, :channels, :name], :global_max_pool)
+      )
+
+  @doc "Global average pooling over the spatial dims: `{n, c}` (`keep_axes: true` keeps them)."
+  @spec global_avg_pool(model(), keyword()) :: model()
+  def global_avg_pool(x, opts \\ []),
+    do:
+      Node.new(
+        :global_avg_pool,
+        [x],
+        Tensor.validate_opts!(opts, [:keep_axes, :channels, :name], :global_avg_pool)
+      )
+
+  @doc """
+  Batch normalization over the channel axis (`channel_index:`, default -1):
+  batch statistics while training, running statistics (`momentum:` 0.1, as
+  PyTorch) in inference; learned gamma and beta. `epsilon:` 1.0e-5.
+  """
+  @spec batch_norm(model(), keyword()) :: model()
+  def batch_norm(x, opts \\ []) do
+    opts = Tensor.validate_opts!(opts, [:channel_index, :momentum, :epsilon, :name], :batch_norm)
+    Node.new(:batch_norm, [x], opts)
+  end
+
+  @doc "Group normalization of channels-last input in `num_groups` groups (`epsilon:` 1.0e-5)."
+  @spec group_norm(model(), pos_integer(), keyword()) :: model()
+  def group_norm(x, num_groups, opts \\ []) when is_integer(num_groups) and num_groups > 0 do
+    opts = Tensor.validate_opts!(opts, [:epsilon, :name], :group_norm)
+    Node.new(:group_norm, [x], [num_groups: num_groups] ++ opts)
+  end
+
   @doc """
   A custom layer: `fun` receives the input tensors and computes with
   `Myelin.Tensor` ops; it is traced into the graph and trains like the

@@ -8,13 +8,14 @@ defmodule Myelin.Compiler do
 
   alias Myelin.{Graph, Layers, Node, Tensor}
 
-  defstruct [:graph, :inputs, :output, :logits, :params]
+  defstruct [:graph, :inputs, :output, :logits, :params, :state_updates]
 
   @typedoc """
   A traced model: the graph, its input tensors (in input order), the
   output, the softmax's logits when the model ends in a softmax (for the
-  fused cross-entropy), and the parameters as `{layer, name, tensor, init}`
-  in graph order.
+  fused cross-entropy), the parameters as `{layer, name, tensor, {shape,
+  initializer, :trainable | :state}}` in graph order, and the new values of
+  the `:state` parameters (batch-norm statistics) in the same order.
   """
   @type t :: %__MODULE__{}
 
@@ -35,27 +36,40 @@ defmodule Myelin.Compiler do
         {n.id, Graph.input(graph, shape, type)}
       end)
 
-    {values, params} =
-      Enum.reduce(nodes, {inputs, []}, fn
+    {values, params, updates} =
+      Enum.reduce(nodes, {inputs, [], []}, fn
         %Node{op: :input}, acc ->
           acc
 
-        node, {values, params} ->
+        node, {values, params, updates} ->
           args = Enum.map(node.parents, &Map.fetch!(values, &1.id))
-          decls = Layers.params(node.op, Enum.map(args, & &1.shape), node.opts)
+          shapes = Enum.map(args, & &1.shape)
+
+          decls =
+            Enum.map(Layers.params(node.op, shapes, node.opts), &Tuple.append(&1, :trainable)) ++
+              Enum.map(Layers.state(node.op, shapes, node.opts), &Tuple.append(&1, :state))
 
           traced =
-            Map.new(decls, fn {pname, shape, _init} ->
+            Map.new(decls, fn {pname, shape, _init, _kind} ->
               {pname, Graph.param(graph, shape, param_type(node))}
             end)
 
-          out = Layers.apply(node.op, args, traced, layer_opts(node), mode)
+          {out, new_state} =
+            case Layers.apply(node.op, args, traced, layer_opts(node), mode) do
+              {out, %{} = new_state} -> {out, new_state}
+              out -> {out, %{}}
+            end
 
           new =
-            for {pname, shape, init} <- decls,
-                do: {node.name, pname, traced[pname], {shape, init}}
+            for {pname, shape, init, kind} <- decls,
+                do: {node.name, pname, traced[pname], {shape, init, kind}}
 
-          {Map.put(values, node.id, out), params ++ new}
+          # Layers with state (batch norm) return its new value in training;
+          # in inference the state passes through unchanged.
+          new_updates =
+            for {pname, _, _, :state} <- decls, do: Map.get(new_state, pname, traced[pname])
+
+          {Map.put(values, node.id, out), params ++ new, updates ++ new_updates}
       end)
 
     last = List.last(nodes)
@@ -69,7 +83,8 @@ defmodule Myelin.Compiler do
       inputs: Enum.map(input_nodes, &Map.fetch!(inputs, &1.id)),
       output: Map.fetch!(values, last.id),
       logits: logits,
-      params: params
+      params: params,
+      state_updates: updates
     }
   end
 
@@ -79,7 +94,7 @@ defmodule Myelin.Compiler do
   """
   @spec init_params(t(), non_neg_integer()) :: map()
   def init_params(%__MODULE__{params: params}, seed) do
-    Enum.reduce(params, %{}, fn {layer, pname, traced, {shape, init}}, acc ->
+    Enum.reduce(params, %{}, fn {layer, pname, traced, {shape, init, _kind}}, acc ->
       s = :erlang.phash2({seed, layer, pname}, 4_294_967_296)
       t = Myelin.Initializers.init(init, shape, traced.type, s)
       Map.update(acc, layer, %{pname => t}, &Map.put(&1, pname, t))

@@ -31,13 +31,46 @@ defmodule Myelin.Layers do
     ]
   end
 
-  def params(norm, [shape], opts) when norm in [:layer_norm, :batch_norm_affine] do
-    c = elem(shape, tuple_size(shape) - 1)
-    _ = opts
-    [{"gamma", {c}, :ones}, {"beta", {c}, :zeros}]
+  def params(norm, [shape], opts) when norm in [:layer_norm, :batch_norm, :group_norm] do
+    c = channels(shape, opts)
+
+    [
+      {"gamma", {c}, opts[:gamma_initializer] || :ones},
+      {"beta", {c}, opts[:beta_initializer] || :zeros}
+    ]
   end
 
+  def params(:conv, [shape], opts), do: Myelin.Layers.Conv.params(shape, opts)
+
   def params(_op, _shapes, _opts), do: []
+
+  @doc """
+  The layer's non-trainable state (batch norm's running mean and
+  variance): declared like parameters, stored in the model state, and
+  replaced by the value `apply/5` returns while training.
+  """
+  @spec state(atom(), [tuple()], keyword()) :: [param()]
+  def state(:batch_norm, [shape], opts) do
+    c = channels(shape, opts)
+    [{"mean", {c}, :zeros}, {"var", {c}, :ones}]
+  end
+
+  def state(_op, _shapes, _opts), do: []
+
+  defp channels(shape, opts), do: elem(shape, axis(shape, opts))
+
+  defp axis(shape, opts) do
+    a = Keyword.get(opts, :channel_index, -1)
+    if a < 0, do: tuple_size(shape) + a, else: a
+  end
+
+  # `v` ({c}) shaped to broadcast along the channel axis of `shape`.
+  defp per_channel(v, shape, opts) do
+    dims =
+      List.duplicate(1, tuple_size(shape)) |> List.replace_at(axis(shape, opts), elem(v.shape, 0))
+
+    T.reshape(v, List.to_tuple(dims))
+  end
 
   @doc """
   The layer's output from its inputs, parameters (a map by name) and
@@ -87,6 +120,86 @@ defmodule Myelin.Layers do
     var = c |> T.multiply(c) |> T.mean(axes: [-1], keep_axes: true)
     c |> T.multiply(T.rsqrt(T.add(var, eps))) |> T.multiply(p["gamma"]) |> T.add(p["beta"])
   end
+
+  # Batch norm as PyTorch: batch statistics while training (the running
+  # variance tracks the unbiased batch variance), running ones in inference.
+  def apply(:batch_norm, [x], p, opts, mode) do
+    eps = Keyword.get(opts, :epsilon, 1.0e-5)
+    momentum = Keyword.get(opts, :momentum, 0.1)
+    a = axis(x.shape, opts)
+    reduce_axes = Enum.to_list(0..(tuple_size(x.shape) - 1)) -- [a]
+    scale = fn v -> per_channel(v, x.shape, opts) end
+
+    {mean, var} =
+      case mode do
+        :train ->
+          mean = T.mean(x, axes: reduce_axes, keep_axes: true)
+          c = T.subtract(x, mean)
+          {mean, c |> T.multiply(c) |> T.mean(axes: reduce_axes, keep_axes: true)}
+
+        :inference ->
+          {scale.(p["mean"]), scale.(p["var"])}
+      end
+
+    y =
+      x
+      |> T.subtract(mean)
+      |> T.multiply(T.rsqrt(T.add(var, eps)))
+      |> T.multiply(scale.(p["gamma"]))
+      |> T.add(scale.(p["beta"]))
+
+    case mode do
+      :inference ->
+        y
+
+      :train ->
+        n = div(T.size(x), elem(x.shape, a))
+        unbiased = T.multiply(T.reshape(var, p["var"].shape), n / max(n - 1, 1))
+        blend = fn old, new -> T.add(T.multiply(old, 1 - momentum), T.multiply(new, momentum)) end
+
+        {y,
+         %{
+           "mean" => blend.(p["mean"], T.reshape(mean, p["mean"].shape)),
+           "var" => blend.(p["var"], unbiased)
+         }}
+    end
+  end
+
+  # Group norm over channels-last input {n, ..., c}: statistics per example
+  # and group of c / num_groups channels.
+  def apply(:group_norm, [x], p, opts, _mode) do
+    eps = Keyword.get(opts, :epsilon, 1.0e-5)
+    groups = opts[:num_groups]
+    [n | rest] = Tuple.to_list(x.shape)
+    c = List.last(rest)
+    spatial = Enum.product(Enum.drop(rest, -1))
+    g = T.reshape(x, {n, spatial, groups, div(c, groups)})
+    mean = T.mean(g, axes: [1, 3], keep_axes: true)
+    d = T.subtract(g, mean)
+    var = d |> T.multiply(d) |> T.mean(axes: [1, 3], keep_axes: true)
+
+    d
+    |> T.multiply(T.rsqrt(T.add(var, eps)))
+    |> T.reshape(x.shape)
+    |> T.multiply(p["gamma"])
+    |> T.add(p["beta"])
+  end
+
+  def apply(:conv, [x], p, opts, _mode), do: Myelin.Layers.Conv.conv(x, p, opts)
+  def apply(:max_pool, [x], _p, opts, _mode), do: Myelin.Layers.Conv.pool(:max, x, opts)
+  def apply(:avg_pool, [x], _p, opts, _mode), do: Myelin.Layers.Conv.pool(:avg, x, opts)
+
+  def apply(:adaptive_max_pool, [x], _p, opts, _mode),
+    do: Myelin.Layers.Conv.adaptive_pool(:max, x, opts)
+
+  def apply(:adaptive_avg_pool, [x], _p, opts, _mode),
+    do: Myelin.Layers.Conv.adaptive_pool(:avg, x, opts)
+
+  def apply(:global_max_pool, [x], _p, opts, _mode),
+    do: Myelin.Layers.Conv.global_pool(:max, x, opts)
+
+  def apply(:global_avg_pool, [x], _p, opts, _mode),
+    do: Myelin.Layers.Conv.global_pool(:avg, x, opts)
 
   def apply(:custom, xs, _p, opts, _mode), do: Kernel.apply(opts[:fun], xs)
 end

@@ -226,4 +226,60 @@ defmodule Myelin.TrainingTest do
       assert out.shape == {1, 2}
     end
   end
+
+  test "batch norm trains on batch statistics and keeps running ones for inference" do
+    model =
+      Myelin.input("x", shape: {nil, 4})
+      |> Myelin.dense(8)
+      |> Myelin.batch_norm()
+      |> Myelin.relu()
+      |> Myelin.dense(2, activation: :softmax)
+
+    train = batches(blobs(128, 5), 32)
+
+    state =
+      model
+      |> Myelin.Loop.trainer(
+        :categorical_cross_entropy,
+        Myelin.Optimizers.adam(learning_rate: 0.01)
+      )
+      |> Myelin.Loop.run(train, %{}, epochs: 3, log: 0)
+
+    %{"mean" => mean, "var" => var, "gamma" => gamma} = state["batch_norm_0"]
+    assert Enum.any?(T.to_list(mean), &(abs(&1) > 1.0e-3))
+    assert Enum.any?(T.to_list(var), &(abs(&1 - 1.0) > 1.0e-3))
+    assert gamma.shape == {8}
+
+    {x_test, y_test} = blobs(64, 6)
+
+    metrics =
+      Myelin.Loop.evaluator(model)
+      |> Myelin.Loop.metric(:accuracy)
+      |> Myelin.Loop.run([{x_test, y_test}], state, log: 0)
+
+    assert metrics["accuracy"] > 0.9
+  end
+
+  test "layer norm and group norm normalize their groups" do
+    x = T.random_normal({2, 3, 4}, seed: 9) |> T.multiply(5.0) |> T.add(3.0)
+    ones = T.full({4}, 1.0)
+    zeros = T.full({4}, 0.0)
+
+    for {op, opts, axes} <- [{:layer_norm, [], [2]}, {:group_norm, [num_groups: 2], nil}] do
+      y = Myelin.Layers.apply(op, [x], %{"gamma" => ones, "beta" => zeros}, opts, :inference)
+      assert y.shape == {2, 3, 4}
+
+      groups =
+        if axes,
+          do: y,
+          else:
+            y
+            |> T.reshape({2, 3, 2, 2})
+            |> T.transpose(axes: [0, 2, 1, 3])
+            |> T.reshape({2, 2, 6})
+
+      means = groups |> T.mean(axes: [-1]) |> T.to_flat_list()
+      Enum.each(means, &assert_in_delta(&1, 0.0, 1.0e-4))
+    end
+  end
 end

@@ -79,9 +79,12 @@ defmodule Myelin.Loop.Train do
     opt = config.optimizer
     {clip, clip_value} = opt.clip
 
+    trainable = for {_, _, _, {_, _, kind}} <- compiled.params, do: kind == :trainable
+
     trainer =
       Native.trainer_new(
         Enum.map(params, & &1.ref),
+        trainable,
         opt.kind,
         opt.hyper,
         opt.weight_decay,
@@ -160,8 +163,9 @@ defmodule Myelin.Loop.Train do
             "trainer: the loss must be a scalar, got a tensor of shape #{inspect(loss.shape)}"
     end
 
-    grads = Graph.grad(loss, Enum.map(c.params, fn {_, _, t, _} -> t end))
-    {exe, _work} = Graph.compile(c.graph, [loss, c.output | grads])
+    learned = for {_, _, t, {_, _, :trainable}} <- c.params, do: t
+    grads = Graph.grad(loss, learned)
+    {exe, _work} = Graph.compile(c.graph, [loss, c.output | grads ++ c.state_updates])
     exe
   end
 

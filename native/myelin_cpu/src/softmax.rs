@@ -58,29 +58,31 @@ fn log_softmax_rows<T: Real>(x: &[T], r: &Rows) -> Vec<T> {
     for o in 0..r.outer {
         for i in 0..r.inner {
             let at = |k: usize| o * r.n * r.inner + k * r.inner + i;
-            let lse = row_logsumexp(|k| x[at(k)], r.n);
+            let (m, ln_s) = row_logsumexp(|k| x[at(k)], r.n);
             for k in 0..r.n {
-                y[at(k)] = x[at(k)] - lse;
+                y[at(k)] = (x[at(k)] - m) - ln_s;
             }
         }
     }
     y
 }
 
-/// `log(sum(exp(x_k)))` over one row, shifted by the row maximum.
-fn row_logsumexp<T: Real>(x: impl Fn(usize) -> T, n: usize) -> T {
+/// The row maximum `m` and `ln(sum(exp(x_k - m)))`: log-sum-exp is `m + ln_s`,
+/// but callers subtract `m` from `x` first, which keeps full precision
+/// when the log-probabilities are small next to `x`.
+fn row_logsumexp<T: Real>(x: impl Fn(usize) -> T, n: usize) -> (T, T) {
     let mut m = T::neg_infinity();
     for k in 0..n {
         m = m.max(x(k));
     }
     if !m.is_finite() {
-        return m;
+        return (m, T::zero());
     }
     let mut s = T::zero();
     for k in 0..n {
         s += (x(k) - m).exp();
     }
-    m + s.ln()
+    (m, s.ln())
 }
 
 /// Per-row cross-entropy of `targets` (probabilities, e.g. one-hot) against
@@ -116,12 +118,12 @@ fn xent_rows<T: Real>(x: &[T], t: &[T], r: &Rows) -> Vec<T> {
     for o in 0..r.outer {
         for i in 0..r.inner {
             let at = |k: usize| o * r.n * r.inner + k * r.inner + i;
-            let lse = row_logsumexp(|k| x[at(k)], r.n);
+            let (m, ln_s) = row_logsumexp(|k| x[at(k)], r.n);
             let mut loss = T::zero();
             for k in 0..r.n {
                 let p = t[at(k)];
                 if p != T::zero() {
-                    loss += p * (lse - x[at(k)]);
+                    loss += p * (ln_s - (x[at(k)] - m));
                 }
             }
             y.push(loss);

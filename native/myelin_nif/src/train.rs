@@ -102,6 +102,7 @@ fn decode_kind(name: &str, h: &[f64]) -> Result<OptimizerKind> {
 fn trainer_new<'a>(
     env: Env<'a>,
     params: Refs,
+    trainable: Vec<bool>,
     kind: Atom,
     hyper: Vec<f64>,
     weight_decay: f64,
@@ -121,7 +122,7 @@ fn trainer_new<'a>(
             weight_decay,
             clip,
         };
-        let trainer = Trainer::new(tensors(&params), optimizer)?;
+        let trainer = Trainer::new(tensors(&params), trainable, optimizer)?;
         Ok(ResourceArc::new(TrainerResource(Mutex::new(trainer))).encode(env))
     })
 }

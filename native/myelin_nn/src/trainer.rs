@@ -15,23 +15,47 @@ pub struct StepOutput {
     pub outputs: Vec<Tensor>,
 }
 
-/// A model being trained: its parameters and optimizer state. The step
+/// A model being trained: its parameters, its non-trainable state (such
+/// as batch-norm running statistics) and the optimizer state. The step
 /// graphs are separate ([`Executable`]s over the same parameters), so one
 /// trainer can run a graph per batch shape (e.g. a smaller last batch).
 #[derive(Clone, Debug)]
 pub struct Trainer {
+    /// Every graph parameter, in graph order.
     params: Vec<Tensor>,
+    /// `trainable[i]`: parameter `i` is updated by the optimizer; otherwise
+    /// it is state that the step graph recomputes (replaced each step).
+    trainable: Vec<bool>,
     optimizer: Optimizer,
+    /// Optimizer slots, one list per trainable parameter.
     state: Vec<Vec<Tensor>>,
     step: u64,
 }
 
 impl Trainer {
-    /// A trainer starting from `params`, with fresh optimizer state.
-    pub fn new(params: Vec<Tensor>, optimizer: Optimizer) -> Result<Trainer> {
-        let state = optimizer.init_state(&params)?;
+    /// A trainer starting from `params` (in graph order), of which those
+    /// marked in `trainable` are optimized, with fresh optimizer state.
+    pub fn new(params: Vec<Tensor>, trainable: Vec<bool>, optimizer: Optimizer) -> Result<Trainer> {
+        if trainable.len() != params.len() {
+            return Err(Error::arg(
+                "trainer",
+                format!(
+                    "expected one trainable flag per parameter ({}), got {}",
+                    params.len(),
+                    trainable.len()
+                ),
+            ));
+        }
+        let learned: Vec<Tensor> = params
+            .iter()
+            .zip(&trainable)
+            .filter(|(_, &t)| t)
+            .map(|(p, _)| p.clone())
+            .collect();
+        let state = optimizer.init_state(&learned)?;
         Ok(Trainer {
             params,
+            trainable,
             optimizer,
             state,
             step: 0,
@@ -39,9 +63,10 @@ impl Trainer {
     }
 
     /// Runs `exe` (forward and backward) on `inputs`, then updates the
-    /// parameters with learning rate `lr`. `exe` must output `[loss, extra_1
-    /// .. extra_k, grad_1 .. grad_n]`, one gradient per parameter, and take
-    /// this trainer's parameters. `seed` drives dropout for this step.
+    /// parameters with learning rate `lr`. `exe` takes this trainer's
+    /// parameters and outputs `[loss, extra_1 .. extra_k, grads.., states..]`:
+    /// one gradient per trainable parameter and one new value per state
+    /// parameter, each in graph order. `seed` drives dropout for this step.
     pub fn step(
         &mut self,
         exe: &Executable,
@@ -61,19 +86,47 @@ impl Trainer {
             return Err(Error::arg(
                 "train_step",
                 format!(
-                    "expected a step graph over {n} parameters that outputs the loss, {extra} extra values and {n} gradients, got {} parameters and {} outputs",
+                    "expected a step graph over {n} parameters that outputs the loss, {extra} extra values and {n} gradients or new states, got {} parameters and {} outputs",
                     exe.graph().params().len(),
                     exe.outputs().len()
                 ),
             ));
         }
         let mut outs = exe.run(inputs, &self.params, seed)?;
-        let grads = outs.split_off(1 + extra);
+        let tail = outs.split_off(1 + extra);
+        let n_learned = self.trainable.iter().filter(|&&t| t).count();
+        let (grads, new_states) = tail.split_at(n_learned);
         let loss_t = myelin_cpu::as_type(&outs[0], myelin_core::DType::F64)?;
         let loss = loss_t.as_slice::<f64>()?.first().copied().unwrap_or(f64::NAN);
         self.step += 1;
-        self.optimizer
-            .update(&mut self.params, &grads, &mut self.state, self.step, lr)?;
+
+        // Take the parameters out so the optimizer gets the trainable ones
+        // as one slice (and the others get their new values).
+        let all = std::mem::take(&mut self.params);
+        let (mut learned, mut others) = (Vec::with_capacity(n_learned), Vec::new());
+        for (p, &t) in all.into_iter().zip(&self.trainable) {
+            if t {
+                learned.push(p)
+            } else {
+                others.push(p)
+            }
+        }
+        let result = self
+            .optimizer
+            .update(&mut learned, grads, &mut self.state, self.step, lr);
+        let mut new_states = new_states.iter();
+        let (mut learned, mut others) = (learned.into_iter(), others.into_iter());
+        for &t in &self.trainable {
+            let p = if t {
+                learned.next()
+            } else {
+                others.next();
+                new_states.next().cloned()
+            };
+            self.params
+                .push(p.ok_or_else(|| Error::internal("train_step", "parameter count changed"))?);
+        }
+        result?;
         Ok(StepOutput {
             loss,
             outputs: outs.split_off(1),
@@ -86,7 +139,12 @@ impl Trainer {
         &self.params
     }
 
-    /// The optimizer's state tensors, per parameter.
+    /// Which parameters the optimizer updates.
+    pub fn trainable(&self) -> &[bool] {
+        &self.trainable
+    }
+
+    /// The optimizer's state tensors, per trainable parameter.
     pub fn state(&self) -> &[Vec<Tensor>] {
         &self.state
     }

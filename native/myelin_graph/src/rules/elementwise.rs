@@ -247,7 +247,8 @@ fn binary_vjp(
             )
         }
         Min | Max => {
-            // The gradient goes to the operand that was picked (to `a` on ties).
+            // The gradient goes to the operand that was picked (to `a` on ties,
+            // so relu = max(x, 0) has relu'(0) = 1 where PyTorch says 0).
             let cmp = if op == Max { GreaterEqual } else { LessEqual };
             let pick_a = g.binary(cmp, a, b)?;
             let zero = g.scalar_like(0.0, dy)?;
