@@ -71,7 +71,18 @@ defmodule Myelin.Loop do
           attached_state: State.t() | nil
         }
 
-  defstruct [:step, :init, :output_transform, metrics: [], handlers: %{}, attached_state: nil]
+  # `serialize_step`: nil, or a function turning the step state into plain
+  # data for checkpoints; a loop that has one revives a resumed step state
+  # through its init function.
+  defstruct [
+    :step,
+    :init,
+    :output_transform,
+    :serialize_step,
+    metrics: [],
+    handlers: %{},
+    attached_state: nil
+  ]
 
   @doc """
   Builds a loop from a step function `(batch, step_state) -> step_state`.

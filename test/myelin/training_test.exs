@@ -282,4 +282,31 @@ defmodule Myelin.TrainingTest do
       Enum.each(means, &assert_in_delta(&1, 0.0, 1.0e-4))
     end
   end
+
+  @tag :tmp_dir
+  test "a trainer checkpoint written by Myelin.Loop.checkpoint resumes exactly", %{tmp_dir: dir} do
+    train = batches(blobs(96, 7), 32)
+
+    trainer = fn ->
+      Myelin.Loop.trainer(
+        model(dropout: true),
+        :categorical_cross_entropy,
+        Myelin.Optimizers.adam()
+      )
+    end
+
+    straight = Myelin.Loop.run(trainer.(), train, %{}, epochs: 2, log: 0)
+    path = Path.join(dir, "run.ckpt")
+
+    trainer.()
+    |> Myelin.Loop.checkpoint(path: path)
+    |> Myelin.Loop.run(train, %{}, epochs: 1, log: 0)
+
+    from = path |> Myelin.Checkpoint.load() |> Myelin.Loop.State.from_map()
+    resumed = Myelin.Loop.run(trainer.(), train, %{}, epochs: 1, log: 0, from_state: from)
+
+    for {layer, params} <- straight, {name, t} <- params do
+      assert T.to_binary(t) == T.to_binary(resumed[layer][name]), "#{layer}.#{name} differs"
+    end
+  end
 end

@@ -148,7 +148,10 @@ defmodule Myelin.Loop.Callbacks do
       by `mode:` (`:min` default, `:max`).
     * `save:` - the function `(path, term)` that writes; default `Myelin.Checkpoint.save/2`.
 
-  The saved term is `Myelin.Loop.State.to_map/1` of the state.
+  The saved term is `Myelin.Loop.State.to_map/1` of the state, with the step
+  state in its serializable form when the loop has one (a trainer's: the
+  model state, optimizer state and step count). Resume with
+  `from_state: Myelin.Loop.State.from_map(Myelin.Checkpoint.load(path))`.
 
       iex> parent = self()
       iex> loop =
@@ -178,6 +181,12 @@ defmodule Myelin.Loop.Callbacks do
         {:ok, monitor} -> {monitor_name!(monitor, op), mode!(opts, op)}
         :error -> nil
       end
+
+    # The step state is saved in its serializable form when the loop has
+    # one (a trainer's engine references become its parameters and
+    # optimizer state); a run resumed from the file revives it.
+    serialize = loop.serialize_step || (& &1)
+    save = fn path, map -> save.(path, Map.update!(map, :step_state, serialize)) end
 
     Loop.handle_event(loop, :epoch_completed, fn state ->
       state =

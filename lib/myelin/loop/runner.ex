@@ -77,10 +77,29 @@ defmodule Myelin.Loop.Runner do
     %State{epoch: 0, max_epoch: epochs, step_state: step_state}
   end
 
-  defp initial_state(_loop, _source, _init_state, %State{} = from, epochs) do
+  defp initial_state(loop, source, _init_state, %State{} = from, epochs) do
     start = from.epoch + 1
 
-    %{from | epoch: start, max_epoch: start + epochs, iteration: 0, status: :running, samples: 0}
+    # A loop whose step state was serialized (a trainer's) rebuilds the live
+    # step state from it.
+    step_state =
+      if loop.serialize_step do
+        {enum, _count} = source.(start)
+        first = enum |> Enum.take(1) |> List.first()
+        guarded(fn -> loop.init.(first, from.step_state) end, "the init function", nil)
+      else
+        from.step_state
+      end
+
+    %{
+      from
+      | epoch: start,
+        max_epoch: start + epochs,
+        iteration: 0,
+        status: :running,
+        samples: 0,
+        step_state: step_state
+    }
   end
 
   defp epochs(%State{epoch: start, max_epoch: stop} = state, ctx) do

@@ -35,7 +35,9 @@ defmodule Myelin.Loop.Train do
       loss_opts: opts[:loss_opts] || []
     }
 
-    Myelin.Loop.loop(&step(&1, &2), &init(&1, &2, config), &output/1)
+    loop = Myelin.Loop.loop(&step(&1, &2), &init(&1, &2, config), &output/1)
+
+    %{loop | serialize_step: &serializable/1}
     |> Myelin.Loop.handle_event(:epoch_completed, &sync/1)
   end
 
@@ -61,6 +63,13 @@ defmodule Myelin.Loop.Train do
       optimizer_step: step
     }
   end
+
+  # A live step state as plain data (the snapshot plus the learning-rate
+  # scale); a serialized one passes through.
+  defp serializable(%{trainer: _} = s),
+    do: s |> snapshot() |> Map.put(:lr_scale, Map.get(s, :lr_scale, 1.0))
+
+  defp serializable(s), do: s
 
   ## Training
 
@@ -116,7 +125,7 @@ defmodule Myelin.Loop.Train do
       exes: %{},
       step: step,
       model_state: model_state,
-      lr_scale: 1.0,
+      lr_scale: if(resume, do: Map.get(init_state, :lr_scale, 1.0), else: 1.0),
       loss: nil,
       y_true: nil,
       y_pred: nil
