@@ -4,7 +4,10 @@
 # saves the model. When a saved model exists, it loads it and predicts
 # instead (pass --retrain to train again).
 #
-#   scripts/main [--data DIR] [--epochs N] [--model FILE] [--retrain]
+#   scripts/main [--data DIR] [--epochs N] [--model FILE] [--retrain] [--cnn]
+#
+# --cnn trains the CNN instead (conv3x3x32-relu-maxpool2-conv3x3x64-relu-
+# maxpool2-dense128-relu-dense10, 3 epochs by default).
 
 {opts, _, _} =
   OptionParser.parse(System.argv(),
@@ -18,8 +21,9 @@
   )
 
 dir = opts[:data] || "/usr/share/datasets/fashion-mnist"
-path = opts[:model] || "mnist_mlp.ckpt"
-epochs = opts[:epochs] || 5
+cnn = Keyword.get(opts, :cnn, false)
+path = opts[:model] || if(cnn, do: "mnist_cnn.ckpt", else: "mnist_mlp.ckpt")
+epochs = opts[:epochs] || if(cnn, do: 3, else: 5)
 batch_size = opts[:batch_size] || 128
 
 unless File.dir?(dir) do
@@ -31,13 +35,29 @@ unless File.dir?(dir) do
   System.halt(1)
 end
 
-data = Myelin.Datasets.mnist(dir)
+data = Myelin.Datasets.mnist(dir, flatten: not cnn)
+# The CNN reads images channels first: {n, 1, 28, 28}.
+images = fn x -> if cnn, do: Myelin.Tensor.reshape(x, {elem(x.shape, 0), 1, 28, 28}), else: x end
 {x_test, y_test} = data.test
+x_test = images.(x_test)
 
 model =
-  Myelin.input("image", shape: {nil, 784})
-  |> Myelin.dense(128, activation: :relu)
-  |> Myelin.dense(10, activation: :softmax)
+  if cnn do
+    Myelin.input("image", shape: {nil, 1, 28, 28})
+    |> Myelin.conv(32, kernel_size: 3, channels: :first, activation: :relu)
+    |> Myelin.max_pool(kernel_size: 2, channels: :first)
+    |> Myelin.conv(64, kernel_size: 3, channels: :first, activation: :relu)
+    |> Myelin.max_pool(kernel_size: 2, channels: :first)
+    |> Myelin.flatten()
+    |> Myelin.dense(128, activation: :relu)
+    |> Myelin.dense(10, activation: :softmax)
+  else
+    Myelin.input("image", shape: {nil, 784})
+    |> Myelin.dense(128, activation: :relu)
+    |> Myelin.dense(10, activation: :softmax)
+  end
+
+kind = if cnn, do: "CNN", else: "MLP 784-128-10"
 
 accuracy = fn state ->
   Myelin.Loop.evaluator(model)
@@ -55,7 +75,10 @@ if File.exists?(path) and not Keyword.get(opts, :retrain, false) do
     "Test accuracy: #{Float.round(acc * 100, 2)}% (#{elem(x_test.shape, 0)} images in #{div(t, 1000)} ms)"
   )
 
-  first = Myelin.Tensor.slice(x_test, [0, 0], [8, 784])
+  first =
+    Myelin.Tensor.slice(x_test, List.duplicate(0, tuple_size(x_test.shape)), [
+      8 | tl(Tuple.to_list(x_test.shape))
+    ])
 
   predicted =
     Myelin.predict(model, state, first)
@@ -67,12 +90,20 @@ if File.exists?(path) and not Keyword.get(opts, :retrain, false) do
   )
 else
   {x, y} = data.train
+  x = images.(x)
 
   IO.puts(
-    "Training the MLP 784-128-10 on #{dir}: #{elem(x.shape, 0)} images, batch #{batch_size}, Adam 1e-3, #{epochs} epochs"
+    "Training the #{kind} on #{dir}: #{elem(x.shape, 0)} images, batch #{batch_size}, Adam 1e-3, #{epochs} epochs"
   )
 
-  IO.puts(Myelin.summary(model, Myelin.Tensor.slice(x, [0, 0], [1, 784])))
+  IO.puts(
+    Myelin.summary(
+      model,
+      Myelin.Tensor.slice(x, List.duplicate(0, tuple_size(x.shape)), [
+        1 | tl(Tuple.to_list(x.shape))
+      ])
+    )
+  )
 
   {t, state} =
     :timer.tc(fn ->
