@@ -7,6 +7,7 @@
 
 pub mod binary;
 pub mod cast;
+pub mod conv;
 pub mod creation;
 pub mod cumulative;
 pub mod dot;
@@ -16,6 +17,7 @@ pub mod integer;
 pub mod layout;
 pub mod parallel;
 pub mod permute;
+pub mod pool;
 pub mod random;
 pub mod reduce;
 pub mod reduce_arg;

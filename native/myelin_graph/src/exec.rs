@@ -89,6 +89,11 @@ impl Executable {
                             .product();
                         out * k
                     }
+                    // Multiply-adds: each output element reads a kernel window.
+                    Op::Conv(_) | Op::ConvInputGrad { .. } | Op::ConvKernelGrad { .. } => {
+                        let k = self.graph.node(node.inputs[1]).shape.size() as u64;
+                        out.max(k) * 9
+                    }
                     Op::Input(_) | Op::Param(_) | Op::Constant(_) | Op::Reshape(_) => 0,
                     _ => out,
                 }

@@ -18,9 +18,10 @@ mod autodiff;
 mod exec;
 mod graph;
 mod op;
-mod rules;
+pub mod rules;
 
 pub use autodiff::grad;
 pub use exec::Executable;
 pub use graph::{Graph, Node, NodeId};
 pub use op::Op;
+pub use rules::conv::Window;

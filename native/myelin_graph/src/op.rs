@@ -4,9 +4,12 @@
 //! the gradient) live per family in `rules/`; this file only routes to them.
 
 use crate::graph::{Graph, NodeId};
-use crate::rules::{elementwise, linalg, nn, reduce, shape};
+use crate::rules::conv::Window;
+use crate::rules::{conv, elementwise, linalg, nn, reduce, shape};
 use myelin_core::ops::{ArgReduceOp, BinaryOp, ReduceOp, TieBreak, UnaryOp};
+use myelin_core::shape::conv::ConvSpec;
 use myelin_core::{DType, Result, Shape, Tensor};
+use myelin_cpu::pool::PoolKind;
 
 /// Nx's padding configuration: `(low, high, interior)` per axis.
 pub type PadConfig = Vec<(i64, i64, i64)>;
@@ -102,6 +105,49 @@ pub enum Op {
     /// `softmax_cross_entropy(logits, target_probabilities, axis)`: per-row
     /// `-sum(target * log_softmax(logits))`, fused with its gradient.
     SoftmaxCrossEntropy(i64),
+    /// `conv(x, kernel)`, channels first: `{N, C, *s}` with `{O, C/groups, *k}`.
+    Conv(ConvSpec),
+    /// The gradient of `conv` for its input: `(dy, kernel)`.
+    ConvInputGrad {
+        /// The convolution's spec.
+        spec: ConvSpec,
+        /// The convolution's input shape.
+        input_shape: Shape,
+    },
+    /// The gradient of `conv` for its kernel: `(x, dy)`.
+    ConvKernelGrad {
+        /// The convolution's spec.
+        spec: ConvSpec,
+        /// The kernel's shape.
+        kernel_shape: Shape,
+    },
+    /// Max or average pooling over the spatial dims of `{N, C, *s}`.
+    Pool {
+        /// Max or average.
+        kind: PoolKind,
+        /// Size, strides, padding.
+        window: Window,
+    },
+    /// The gradient of max pooling: `(x, dy)`.
+    MaxPoolGrad(Window),
+    /// The gradient of average pooling: `(dy)`.
+    AvgPoolGrad {
+        /// Size, strides, padding.
+        window: Window,
+        /// The pooled input's shape.
+        input_shape: Shape,
+    },
+    /// Adaptive pooling to a fixed output size.
+    AdaptivePool {
+        /// Max or average.
+        kind: PoolKind,
+        /// Output size per spatial dim.
+        output_size: Vec<usize>,
+    },
+    /// The gradient of adaptive max pooling: `(x, dy)`.
+    AdaptiveMaxPoolGrad,
+    /// The gradient of adaptive average pooling: `(dy)`, to the input shape.
+    AdaptiveAvgPoolGrad(Shape),
     /// `dropout_mask(x)` marker: multiplies by a Bernoulli(keep)/keep mask drawn
     /// from the run's step seed.
     Dropout {
@@ -142,6 +188,21 @@ impl Op {
             Op::LogSoftmax(_) => "log_softmax",
             Op::SoftmaxCrossEntropy(_) => "softmax_cross_entropy",
             Op::Dropout { .. } => "dropout",
+            Op::Conv(_) => "conv",
+            Op::ConvInputGrad { .. } => "conv_input_grad",
+            Op::ConvKernelGrad { .. } => "conv_kernel_grad",
+            Op::Pool {
+                kind: PoolKind::Max, ..
+            } => "max_pool",
+            Op::Pool { .. } => "avg_pool",
+            Op::MaxPoolGrad(_) => "max_pool_grad",
+            Op::AvgPoolGrad { .. } => "avg_pool_grad",
+            Op::AdaptivePool {
+                kind: PoolKind::Max, ..
+            } => "adaptive_max_pool",
+            Op::AdaptivePool { .. } => "adaptive_avg_pool",
+            Op::AdaptiveMaxPoolGrad => "adaptive_max_pool_grad",
+            Op::AdaptiveAvgPoolGrad(_) => "adaptive_avg_pool_grad",
         }
     }
 
@@ -156,7 +217,12 @@ impl Op {
             | Op::Pad(_)
             | Op::Take(_)
             | Op::TakeAlongAxis(_)
-            | Op::SoftmaxCrossEntropy(_) => Some(2),
+            | Op::SoftmaxCrossEntropy(_)
+            | Op::Conv(_)
+            | Op::ConvInputGrad { .. }
+            | Op::ConvKernelGrad { .. }
+            | Op::MaxPoolGrad(_)
+            | Op::AdaptiveMaxPoolGrad => Some(2),
             _ => Some(1),
         }
     }
@@ -173,6 +239,15 @@ impl Op {
             }
             Op::Reduce { .. } | Op::ArgReduce { .. } => reduce::infer(self, args),
             Op::Dot { .. } => linalg::infer(self, args),
+            Op::Conv(_)
+            | Op::ConvInputGrad { .. }
+            | Op::ConvKernelGrad { .. }
+            | Op::Pool { .. }
+            | Op::MaxPoolGrad(_)
+            | Op::AvgPoolGrad { .. }
+            | Op::AdaptivePool { .. }
+            | Op::AdaptiveMaxPoolGrad
+            | Op::AdaptiveAvgPoolGrad(_) => conv::infer(self, args),
             Op::LogSoftmax(_) | Op::SoftmaxCrossEntropy(_) | Op::Dropout { .. } => nn::infer(self, args),
             _ => shape::infer(self, args),
         }
@@ -191,6 +266,15 @@ impl Op {
             }
             Op::Reduce { .. } | Op::ArgReduce { .. } => reduce::eval(self, args),
             Op::Dot { .. } => linalg::eval(self, args),
+            Op::Conv(_)
+            | Op::ConvInputGrad { .. }
+            | Op::ConvKernelGrad { .. }
+            | Op::Pool { .. }
+            | Op::MaxPoolGrad(_)
+            | Op::AvgPoolGrad { .. }
+            | Op::AdaptivePool { .. }
+            | Op::AdaptiveMaxPoolGrad
+            | Op::AdaptiveAvgPoolGrad(_) => conv::eval(self, args),
             Op::LogSoftmax(_) | Op::SoftmaxCrossEntropy(_) | Op::Dropout { .. } => nn::eval(self, args, seed),
             _ => shape::eval(self, args),
         }
@@ -207,6 +291,15 @@ impl Op {
             }
             Op::Reduce { .. } | Op::ArgReduce { .. } => reduce::vjp(self, g, node, dy),
             Op::Dot { .. } => linalg::vjp(self, g, node, dy),
+            Op::Conv(_)
+            | Op::ConvInputGrad { .. }
+            | Op::ConvKernelGrad { .. }
+            | Op::Pool { .. }
+            | Op::MaxPoolGrad(_)
+            | Op::AvgPoolGrad { .. }
+            | Op::AdaptivePool { .. }
+            | Op::AdaptiveMaxPoolGrad
+            | Op::AdaptiveAvgPoolGrad(_) => conv::vjp(self, g, node, dy),
             Op::LogSoftmax(_) | Op::SoftmaxCrossEntropy(_) | Op::Dropout { .. } => nn::vjp(self, g, node, dy),
             _ => shape::vjp(self, g, node, dy),
         }

@@ -377,3 +377,93 @@ fn errors_name_the_op_and_shapes() {
         e.message()
     );
 }
+
+fn conv_spec(
+    strides: Vec<usize>,
+    padding: Vec<(usize, usize)>,
+    dilation: Vec<usize>,
+    groups: usize,
+) -> myelin_core::shape::conv::ConvSpec {
+    let mut spec = myelin_core::shape::conv::ConvSpec::new(strides.len());
+    spec.strides = strides;
+    spec.padding = padding;
+    spec.kernel_dilation = dilation;
+    spec.groups = groups;
+    spec
+}
+
+#[test]
+fn convolutions() {
+    let cases = vec![
+        (
+            "conv2d",
+            vec![2, 2, 5, 5],
+            vec![3, 2, 3, 3],
+            conv_spec(vec![1, 1], vec![(0, 0), (0, 0)], vec![1, 1], 1),
+        ),
+        (
+            "conv2d strided padded",
+            vec![1, 2, 6, 5],
+            vec![2, 2, 3, 2],
+            conv_spec(vec![2, 1], vec![(1, 1), (0, 1)], vec![1, 1], 1),
+        ),
+        (
+            "conv2d dilated grouped",
+            vec![1, 4, 6, 6],
+            vec![4, 2, 2, 2],
+            conv_spec(vec![1, 1], vec![(0, 0), (0, 0)], vec![2, 2], 2),
+        ),
+        (
+            "conv1d",
+            vec![2, 3, 7],
+            vec![2, 3, 3],
+            conv_spec(vec![2], vec![(1, 0)], vec![1], 1),
+        ),
+        (
+            "conv3d",
+            vec![1, 1, 4, 4, 3],
+            vec![2, 1, 2, 2, 2],
+            conv_spec(vec![1, 1, 1], vec![(0, 0); 3], vec![1, 1, 1], 1),
+        ),
+    ];
+    for (name, xs, ks, spec) in cases {
+        let (nx, nk) = (xs.iter().product(), ks.iter().product());
+        let args = vec![(xs, values(nx, 11, -1.0, 1.0)), (ks, values(nk, 12, -1.0, 1.0))];
+        check(name, args, &|g, p| {
+            g.add(Op::Conv(spec.clone()), &[p[0], p[1]]).unwrap()
+        });
+    }
+}
+
+#[test]
+fn pooling() {
+    use myelin_cpu::pool::PoolKind;
+    use myelin_graph::Window;
+    for kind in [PoolKind::Max, PoolKind::Avg] {
+        let window = Window {
+            size: vec![2, 3],
+            strides: vec![2, 1],
+            padding: vec![(0, 1), (1, 0)],
+        };
+        check("pool", one(&[2, 2, 5, 4], -1.0, 1.0), &|g, p| {
+            g.add(
+                Op::Pool {
+                    kind,
+                    window: window.clone(),
+                },
+                &[p[0]],
+            )
+            .unwrap()
+        });
+        check("adaptive pool", one(&[1, 2, 5, 7], -1.0, 1.0), &|g, p| {
+            g.add(
+                Op::AdaptivePool {
+                    kind,
+                    output_size: vec![2, 3],
+                },
+                &[p[0]],
+            )
+            .unwrap()
+        });
+    }
+}

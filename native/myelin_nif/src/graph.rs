@@ -13,8 +13,10 @@ use crate::guard::run;
 use crate::pair::Refs;
 use crate::resource::TensorRef;
 use myelin_core::ops::{ArgReduceOp, BinaryOp, ReduceOp, TieBreak, UnaryOp};
+use myelin_core::shape::conv::ConvSpec;
 use myelin_core::{Error, Result, Shape, Tensor};
-use myelin_graph::{grad, Executable, Graph, NodeId, Op};
+use myelin_cpu::pool::PoolKind;
+use myelin_graph::{grad, Executable, Graph, NodeId, Op, Window};
 use rustler::{Atom, Encoder, Env, ResourceArc, Term};
 use std::sync::Mutex;
 
@@ -187,6 +189,30 @@ fn decode_node(env: Env, name: &str, a: &[Term]) -> Result<(Op, Vec<NodeId>)> {
             },
             vec![id(0)?],
         ),
+        "conv" => {
+            let spec = ConvSpec {
+                strides: arg(name, a, 2)?,
+                padding: arg(name, a, 3)?,
+                input_dilation: arg(name, a, 4)?,
+                kernel_dilation: arg(name, a, 5)?,
+                groups: arg(name, a, 6)?,
+            };
+            (Op::Conv(spec), vec![id(0)?, id(1)?])
+        }
+        "pool" => {
+            let kind = pool_kind(env, name, arg(name, a, 0)?)?;
+            let window = Window {
+                size: arg(name, a, 2)?,
+                strides: arg(name, a, 3)?,
+                padding: arg(name, a, 4)?,
+            };
+            (Op::Pool { kind, window }, vec![id(1)?])
+        }
+        "adaptive_pool" => {
+            let kind = pool_kind(env, name, arg(name, a, 0)?)?;
+            let output_size = arg(name, a, 2)?;
+            (Op::AdaptivePool { kind, output_size }, vec![id(1)?])
+        }
         other => {
             return Err(Error::arg(
                 other,
@@ -194,6 +220,17 @@ fn decode_node(env: Env, name: &str, a: &[Term]) -> Result<(Op, Vec<NodeId>)> {
             ))
         }
     })
+}
+
+fn pool_kind(env: Env, op: &str, kind: Atom) -> Result<PoolKind> {
+    match op_name(env, op, kind)?.as_str() {
+        "max" => Ok(PoolKind::Max),
+        "avg" => Ok(PoolKind::Avg),
+        other => Err(Error::arg(
+            op,
+            format!("unknown pooling {other:?}, expected :max or :avg"),
+        )),
+    }
 }
 
 #[rustler::nif]

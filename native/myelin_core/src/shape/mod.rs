@@ -5,6 +5,7 @@
 //! known to be valid. Each op family keeps its rules in a submodule.
 
 pub mod broadcast;
+pub mod conv;
 pub mod dot;
 pub mod indexing;
 pub mod reduce;

@@ -2,6 +2,7 @@
 //! (the kernel call) and `vjp` (the gradient, as new graph nodes), side by
 //! side so an op's backward is written next to its forward.
 
+pub mod conv;
 pub mod elementwise;
 pub mod linalg;
 pub mod nn;

@@ -1,0 +1,511 @@
+//! Convolution (channels first) and its two gradients, by im2col + GEMM.
+//!
+//! Input `{N, C, *spatial}`, kernel `{O, C/groups, *k}`, output
+//! `{N, O, *out}`, 1 to 3 spatial dims. Per image and group:
+//!
+//! * forward: `out[Og, P] = kernel[Og, Cg*K] × col[Cg*K, P]`,
+//! * input gradient: `dcol[Cg*K, P] = kernel^T × dy[Og, P]`, then col2im,
+//! * kernel gradient: `dkernel[Og, Cg*K] += dy[Og, P] × col^T`.
+//!
+//! With channels first, an image's `[O, P]` output block is already its
+//! slice of the result, so no transposes are needed. Images are shared out
+//! across threads in contiguous runs; each thread owns one column buffer
+//! and reuses it for all its images. f32 and f64 compute natively; f16 and
+//! bf16 go through f32 (as `dot` does); integer types are rejected.
+
+mod im2col;
+#[cfg(test)]
+pub(crate) mod test_support;
+
+use crate::cast::as_type;
+use crate::float::Real;
+use crate::parallel::num_threads;
+use im2col::Geometry;
+use myelin_core::shape::conv::{conv_shape, ConvSpec};
+use myelin_core::{DType, Error, Result, Shape, Tensor};
+
+/// Multiply-adds below which a whole convolution stays on the calling
+/// thread: spawning (~20 µs a thread) would cost more than it saves.
+const PARALLEL_WORK: usize = 1 << 18;
+
+/// Multiply-adds of one image's GEMMs above which, when there are fewer
+/// images than threads, the GEMM itself runs on every core (as in `dot`).
+const PARALLEL_GEMM_WORK: usize = 1 << 23;
+
+/// Convolves `input` `{N, C, *spatial}` with `kernel` `{O, C/groups, *k}`:
+/// returns `{N, O, *out}` (no bias; the graph adds it).
+pub fn conv(input: &Tensor, kernel: &Tensor, spec: &ConvSpec) -> Result<Tensor> {
+    let out_shape = conv_shape("conv", input.shape(), kernel.shape(), spec)?;
+    let out_type = float_type("conv", &[input, kernel])?;
+    let (x, w) = (compute(input, out_type)?, compute(kernel, out_type)?);
+    let plan = Plan::new(x.shape(), w.shape(), &out_shape, spec);
+    match x.dtype() {
+        DType::F32 => finish(
+            out_shape,
+            plan.forward::<f32>(x.as_slice()?, w.as_slice()?),
+            out_type,
+        ),
+        _ => finish(
+            out_shape,
+            plan.forward::<f64>(x.as_slice()?, w.as_slice()?),
+            out_type,
+        ),
+    }
+}
+
+/// The gradient of [`conv`] with respect to its input: `dy` is the
+/// gradient of the output, `input_shape` the input's shape. Returns a
+/// tensor of `input_shape`.
+pub fn conv_input_grad(dy: &Tensor, kernel: &Tensor, input_shape: &Shape, spec: &ConvSpec) -> Result<Tensor> {
+    let op = "conv_input_grad";
+    let out_shape = conv_shape(op, input_shape, kernel.shape(), spec)?;
+    check_dy(op, dy, &out_shape)?;
+    let out_type = float_type(op, &[dy, kernel])?;
+    let (dy, w) = (compute(dy, out_type)?, compute(kernel, out_type)?);
+    let plan = Plan::new(input_shape, w.shape(), &out_shape, spec);
+    match dy.dtype() {
+        DType::F32 => finish(
+            input_shape.clone(),
+            plan.input_grad::<f32>(dy.as_slice()?, w.as_slice()?),
+            out_type,
+        ),
+        _ => finish(
+            input_shape.clone(),
+            plan.input_grad::<f64>(dy.as_slice()?, w.as_slice()?),
+            out_type,
+        ),
+    }
+}
+
+/// The gradient of [`conv`] with respect to its kernel: `dy` is the
+/// gradient of the output, `kernel_shape` the kernel's shape. Returns a
+/// tensor of `kernel_shape` summed over the batch.
+pub fn conv_kernel_grad(
+    input: &Tensor,
+    dy: &Tensor,
+    kernel_shape: &Shape,
+    spec: &ConvSpec,
+) -> Result<Tensor> {
+    let op = "conv_kernel_grad";
+    let out_shape = conv_shape(op, input.shape(), kernel_shape, spec)?;
+    check_dy(op, dy, &out_shape)?;
+    let out_type = float_type(op, &[input, dy])?;
+    let (x, dy) = (compute(input, out_type)?, compute(dy, out_type)?);
+    let plan = Plan::new(x.shape(), kernel_shape, &out_shape, spec);
+    match x.dtype() {
+        DType::F32 => finish(
+            kernel_shape.clone(),
+            plan.kernel_grad::<f32>(x.as_slice()?, dy.as_slice()?),
+            out_type,
+        ),
+        _ => finish(
+            kernel_shape.clone(),
+            plan.kernel_grad::<f64>(x.as_slice()?, dy.as_slice()?),
+            out_type,
+        ),
+    }
+}
+
+/// The merged type of the operands, which must be floating point.
+fn float_type(op: &str, operands: &[&Tensor]) -> Result<DType> {
+    let merged = operands
+        .iter()
+        .map(|t| t.dtype())
+        .reduce(DType::merge)
+        .unwrap_or(DType::F32);
+    if !merged.is_float() {
+        let types: Vec<String> = operands.iter().map(|t| t.dtype().to_string()).collect();
+        return Err(Error::arg(
+            op,
+            format!(
+                "expected floating-point tensors, got types {}; convert with as_type first",
+                types.join(" and ")
+            ),
+        ));
+    }
+    Ok(merged)
+}
+
+/// `t` in the type kernels compute `out_type` in: f64 for f64, else f32.
+fn compute(t: &Tensor, out_type: DType) -> Result<Tensor> {
+    as_type(
+        t,
+        if out_type == DType::F64 {
+            DType::F64
+        } else {
+            DType::F32
+        },
+    )
+}
+
+fn finish<T: Real>(shape: Shape, data: Vec<T>, out_type: DType) -> Result<Tensor> {
+    as_type(&Tensor::from_vec(shape, data)?, out_type)
+}
+
+fn check_dy(op: &str, dy: &Tensor, expected: &Shape) -> Result<()> {
+    if dy.shape() != expected {
+        return Err(Error::arg(
+            op,
+            format!(
+                "expected the output gradient to have the convolution's output shape {expected}, got {}",
+                dy.shape()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Columns (images × output positions) one GEMM should span: wide enough
+/// that packing the kernel and writing the result amortize, small enough
+/// that a thread's column buffer stays in cache. Measured on the target CNN.
+const TARGET_COLUMNS: usize = 1024;
+
+/// Cap on the elements of one thread's column buffer.
+const MAX_COLUMN_BUFFER: usize = 1 << 20;
+
+/// A validated convolution: sizes, per-group GEMM dimensions and geometry.
+struct Plan {
+    batch: usize,
+    groups: usize,
+    /// Output channels per group.
+    og: usize,
+    /// Column-matrix rows per group (`C/groups * K`), the GEMM depth.
+    ck: usize,
+    /// Output positions per image.
+    p: usize,
+    /// Input elements per image.
+    image: usize,
+    /// Output elements per image.
+    out_image: usize,
+    /// Images whose columns sit side by side in one gradient GEMM.
+    chunk: usize,
+    geometry: Geometry,
+}
+
+impl Plan {
+    fn new(input: &Shape, kernel: &Shape, out: &Shape, spec: &ConvSpec) -> Plan {
+        let (x, k, o) = (input.dims(), kernel.dims(), out.dims());
+        let geometry = Geometry::new(x[1], &x[2..], &k[2..], &o[2..], spec);
+        let p = geometry.positions();
+        // A pointwise kernel reads images in place, one at a time.
+        let chunk = if geometry.pointwise {
+            1
+        } else {
+            TARGET_COLUMNS
+                .div_ceil(p.max(1))
+                .min(MAX_COLUMN_BUFFER / (geometry.rows() * p).max(1))
+                .max(1)
+        };
+        Plan {
+            batch: x[0],
+            groups: spec.groups,
+            og: k[0] / spec.groups,
+            ck: geometry.rows() / spec.groups,
+            p,
+            image: x[1..].iter().product(),
+            out_image: o[1..].iter().product(),
+            chunk,
+            geometry,
+        }
+    }
+
+    /// How many threads to use, and the GEMM parallelism within each, for
+    /// GEMMs spanning `chunk` images.
+    fn threads(&self, chunk: usize) -> (usize, gemm::Parallelism) {
+        let work = self.groups * self.og * self.ck * self.p;
+        let threads = if work * self.batch < PARALLEL_WORK {
+            1
+        } else {
+            num_threads().min(self.batch).max(1)
+        };
+        let par = if threads == 1 && work * chunk.min(self.batch) >= PARALLEL_GEMM_WORK && num_threads() > 1 {
+            gemm::Parallelism::Rayon(num_threads())
+        } else {
+            gemm::Parallelism::None
+        };
+        (threads, par)
+    }
+
+    /// One image per GEMM, written straight into the output: unlike the
+    /// gradients, the forward GEMM got no faster with several images side
+    /// by side (measured on the target CNN), and this needs no copy.
+    fn forward<T: Real>(&self, x: &[T], w: &[T]) -> Vec<T> {
+        let (og, ck, p) = (self.og, self.ck, self.p);
+        let mut out = vec![T::ZERO; self.batch * self.out_image];
+        let (threads, par) = self.threads(1);
+        for_each_image_run(&mut out, self.out_image, threads, |first, run| {
+            let mut col_buf = Vec::new();
+            for (i, dst) in run.chunks_mut(self.out_image).enumerate() {
+                let (col, ld) = self.columns(&x[(first + i) * self.image..][..self.image], 1, &mut col_buf);
+                for g in 0..self.groups {
+                    let kernel = Mat::rows(&w[g * og * ck..], ck);
+                    let cols = Mat::rows(&col[g * ck * ld..], ld);
+                    gemm_into(og, p, ck, &mut dst[g * og * p..], false, kernel, cols, par);
+                }
+            }
+        });
+        out
+    }
+
+    fn input_grad<T: Real>(&self, dy: &[T], w: &[T]) -> Vec<T> {
+        let (og, ck, p) = (self.og, self.ck, self.p);
+        let mut dx = vec![T::ZERO; self.batch * self.image];
+        let (threads, par) = self.threads(self.chunk);
+        for_each_image_run(&mut dx, self.image, threads, |first, run| {
+            let (mut dcol, mut tmp) = (Vec::new(), Vec::new());
+            for (c, dst) in run.chunks_mut(self.chunk * self.image).enumerate() {
+                let nb = dst.len() / self.image;
+                let n = nb * p;
+                let start = first + c * self.chunk;
+                let dys = &dy[start * self.out_image..][..nb * self.out_image];
+                // The pointwise column matrix is the image: write straight into it.
+                let target: &mut [T] = if self.geometry.pointwise {
+                    &mut *dst
+                } else {
+                    dcol.resize(self.geometry.rows() * n, T::ZERO);
+                    &mut dcol
+                };
+                for g in 0..self.groups {
+                    let kernel_t = Mat::cols(&w[g * og * ck..], ck);
+                    let grads = self.gather(dys, nb, g, &mut tmp);
+                    gemm_into(ck, n, og, &mut target[g * ck * n..], false, kernel_t, grads, par);
+                }
+                if !self.geometry.pointwise {
+                    for (b, image) in dst.chunks_mut(self.image).enumerate() {
+                        self.geometry.col2im(&dcol, n, b * p, image);
+                    }
+                }
+            }
+        });
+        dx
+    }
+
+    fn kernel_grad<T: Real>(&self, x: &[T], dy: &[T]) -> Vec<T> {
+        let (og, ck, p) = (self.og, self.ck, self.p);
+        let (threads, par) = self.threads(self.chunk);
+        // Each thread sums its images into its own buffer; the buffers are
+        // added at the end (they are small: one kernel each).
+        let partial = |first: usize, count: usize| -> Vec<T> {
+            let mut dw = vec![T::ZERO; self.groups * og * ck];
+            let (mut col_buf, mut tmp) = (Vec::new(), Vec::new());
+            for start in (first..first + count).step_by(self.chunk) {
+                let nb = self.chunk.min(first + count - start);
+                let n = nb * p;
+                let (col, ld) = self.columns(&x[start * self.image..][..nb * self.image], nb, &mut col_buf);
+                let dys = &dy[start * self.out_image..][..nb * self.out_image];
+                for g in 0..self.groups {
+                    let grads = self.gather(dys, nb, g, &mut tmp);
+                    let cols_t = Mat::cols(&col[g * ck * ld..], ld);
+                    gemm_into(
+                        og,
+                        ck,
+                        n,
+                        &mut dw[g * og * ck..],
+                        start > first,
+                        grads,
+                        cols_t,
+                        par,
+                    );
+                }
+            }
+            dw
+        };
+        let runs = image_runs(self.batch, threads);
+        if runs.len() <= 1 {
+            return partial(0, self.batch);
+        }
+        let mut sums = std::thread::scope(|scope| {
+            let handles: Vec<_> = runs[1..]
+                .iter()
+                .map(|&(first, count)| scope.spawn(move || partial(first, count)))
+                .collect();
+            let mut sums = vec![partial(runs[0].0, runs[0].1)];
+            // A panic in a worker is re-raised here, for the NIF guard to catch.
+            sums.extend(
+                handles
+                    .into_iter()
+                    .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e))),
+            );
+            sums
+        });
+        let mut total = sums.swap_remove(0);
+        for s in &sums {
+            total.iter_mut().zip(s).for_each(|(t, &v)| *t += v);
+        }
+        total
+    }
+
+    /// The column matrix of `nb` consecutive `images` side by side, and its
+    /// row stride: one pointwise image as it is, else im2col into `buffer`.
+    fn columns<'a, T: Real>(&self, images: &'a [T], nb: usize, buffer: &'a mut Vec<T>) -> (&'a [T], usize) {
+        if self.geometry.pointwise && nb == 1 {
+            return (images, self.p);
+        }
+        let ld = nb * self.p;
+        buffer.resize(self.geometry.rows() * ld, T::ZERO);
+        for (b, image) in images.chunks(self.image.max(1)).enumerate() {
+            self.geometry.im2col(image, buffer, ld, b * self.p);
+        }
+        (buffer, ld)
+    }
+
+    /// Group `g`'s output gradients of `nb` images (`dys`) as one
+    /// `[Og, nb*P]` matrix: in place for one image, else copied into `tmp`.
+    fn gather<'a, T: Real>(&self, dys: &'a [T], nb: usize, g: usize, tmp: &'a mut Vec<T>) -> Mat<'a, T> {
+        let (og, p) = (self.og, self.p);
+        if nb == 1 {
+            return Mat::rows(&dys[g * og * p..], p);
+        }
+        let n = nb * p;
+        tmp.resize(og * n, T::ZERO);
+        for (o, row) in tmp.chunks_mut(n).enumerate() {
+            for (b, seg) in row.chunks_mut(p).enumerate() {
+                seg.copy_from_slice(&dys[b * self.out_image + (g * og + o) * p..][..p]);
+            }
+        }
+        Mat::rows(tmp, n)
+    }
+}
+
+/// `threads` contiguous runs `(first image, count)` covering `batch` images.
+fn image_runs(batch: usize, threads: usize) -> Vec<(usize, usize)> {
+    let threads = threads.clamp(1, batch.max(1));
+    let (per, extra) = (batch / threads, batch % threads);
+    let mut first = 0;
+    (0..threads)
+        .map(|t| {
+            let count = per + usize::from(t < extra);
+            first += count;
+            (first - count, count)
+        })
+        .filter(|&(_, count)| count > 0)
+        .collect()
+}
+
+/// Calls `f(first_image, run)` over disjoint runs of whole images of `out`
+/// (`per_image` elements each), one run per thread; not at all when `out`
+/// is empty.
+pub(crate) fn for_each_image_run<T: Send>(
+    out: &mut [T],
+    per_image: usize,
+    threads: usize,
+    f: impl Fn(usize, &mut [T]) + Sync,
+) {
+    if out.is_empty() {
+        return;
+    }
+    let batch = out.len() / per_image;
+    let runs = image_runs(batch, threads);
+    if runs.len() <= 1 {
+        f(0, out);
+        return;
+    }
+    std::thread::scope(|scope| {
+        let f = &f;
+        let mut rest = out;
+        let (last, spawned) = runs.split_last().expect("at least two runs");
+        for &(first, count) in spawned {
+            let (head, tail) = rest.split_at_mut(count * per_image);
+            scope.spawn(move || f(first, head));
+            rest = tail;
+        }
+        // The calling thread takes the last run instead of idling.
+        f(last.0, rest);
+    });
+}
+
+/// A read-only matrix inside a slice, with row and column strides.
+#[derive(Clone, Copy)]
+struct Mat<'a, T> {
+    data: &'a [T],
+    rs: usize,
+    cs: usize,
+}
+
+impl<'a, T> Mat<'a, T> {
+    /// Row-major rows of `width` elements.
+    fn rows(data: &'a [T], width: usize) -> Self {
+        Mat {
+            data,
+            rs: width,
+            cs: 1,
+        }
+    }
+
+    /// The transpose of row-major rows of `width` elements.
+    fn cols(data: &'a [T], width: usize) -> Self {
+        Mat {
+            data,
+            rs: 1,
+            cs: width,
+        }
+    }
+
+    /// Panics unless every element of an `r × c` matrix lies in the slice
+    /// (keeps the unsafe GEMM call sound; cheap next to the product).
+    fn check(&self, r: usize, c: usize) {
+        if r > 0 && c > 0 {
+            assert!(
+                (r - 1) * self.rs + (c - 1) * self.cs < self.data.len(),
+                "conv: matrix out of bounds"
+            );
+        }
+    }
+}
+
+/// `dst[m×n] (row-major) = lhs[m×k] × rhs[k×n]`, or `+=` when `accumulate`.
+#[allow(clippy::too_many_arguments)]
+fn gemm_into<T: Real>(
+    m: usize,
+    n: usize,
+    k: usize,
+    dst: &mut [T],
+    accumulate: bool,
+    lhs: Mat<T>,
+    rhs: Mat<T>,
+    par: gemm::Parallelism,
+) {
+    if m == 0 || n == 0 {
+        return;
+    }
+    assert!(m * n <= dst.len(), "conv: destination out of bounds");
+    if k == 0 {
+        if !accumulate {
+            dst[..m * n].fill(T::ZERO);
+        }
+        return;
+    }
+    lhs.check(m, k);
+    rhs.check(k, n);
+    // SAFETY: the asserts above keep every address gemm touches (m×n in
+    // `dst` with row stride n, m×k and k×n through the operands' strides)
+    // inside the slices, and `dst` does not alias the operands (&mut).
+    // T is f32 or f64 (the only `Real` types), both supported by gemm.
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            dst.as_mut_ptr(),
+            1,
+            n as isize,
+            accumulate,
+            lhs.data.as_ptr(),
+            lhs.cs as isize,
+            lhs.rs as isize,
+            rhs.data.as_ptr(),
+            rhs.cs as isize,
+            rhs.rs as isize,
+            T::ONE,
+            T::ONE,
+            false,
+            false,
+            false,
+            par,
+        )
+    }
+}
+
+#[cfg(test)]
+#[path = "conv_tests.rs"]
+mod tests;
