@@ -1,4 +1,4 @@
-# The main job: trains the 784-128-10 MLP on an MNIST-format dataset
+# The main job: trains the 784-128-10 MLP (or, with --cnn, the CNN) on an MNIST-format dataset
 # (Fashion-MNIST from Debian's dataset-fashion-mnist by default), reports
 # per-epoch loss, accuracy, time and samples/s and the test accuracy, and
 # saves the model. When a saved model exists, it loads it and predicts
@@ -16,7 +16,8 @@
       epochs: :integer,
       model: :string,
       retrain: :boolean,
-      batch_size: :integer
+      batch_size: :integer,
+      cnn: :boolean
     ]
   )
 
