@@ -227,18 +227,13 @@ impl Op {
         }
     }
 
-    /// Output shape and dtype for operands of these shapes and dtypes.
-    pub fn infer(&self, args: &[(&Shape, DType)]) -> Result<(Shape, DType)> {
+    /// The family whose rules (in `rules/`) implement this op.
+    fn family(&self) -> Family {
         match self {
-            Op::Input(_) | Op::Param(_) | Op::Constant(_) => Err(myelin_core::Error::internal(
-                self.name(),
-                "leaf nodes carry their own shape",
-            )),
-            Op::Unary(_) | Op::Binary(_) | Op::Select | Op::Clip | Op::Cast(_) => {
-                elementwise::infer(self, args)
-            }
-            Op::Reduce { .. } | Op::ArgReduce { .. } => reduce::infer(self, args),
-            Op::Dot { .. } => linalg::infer(self, args),
+            Op::Input(_) | Op::Param(_) | Op::Constant(_) => Family::Leaf,
+            Op::Unary(_) | Op::Binary(_) | Op::Select | Op::Clip | Op::Cast(_) => Family::Elementwise,
+            Op::Reduce { .. } | Op::ArgReduce { .. } => Family::Reduce,
+            Op::Dot { .. } => Family::Linalg,
             Op::Conv(_)
             | Op::ConvInputGrad { .. }
             | Op::ConvKernelGrad { .. }
@@ -247,36 +242,42 @@ impl Op {
             | Op::AvgPoolGrad { .. }
             | Op::AdaptivePool { .. }
             | Op::AdaptiveMaxPoolGrad
-            | Op::AdaptiveAvgPoolGrad(_) => conv::infer(self, args),
-            Op::LogSoftmax(_) | Op::SoftmaxCrossEntropy(_) | Op::Dropout { .. } => nn::infer(self, args),
-            _ => shape::infer(self, args),
+            | Op::AdaptiveAvgPoolGrad(_) => Family::Conv,
+            Op::LogSoftmax(_) | Op::SoftmaxCrossEntropy(_) | Op::Dropout { .. } => Family::Nn,
+            _ => Family::Shape,
+        }
+    }
+
+    /// Output shape and dtype for operands of these shapes and dtypes.
+    pub fn infer(&self, args: &[(&Shape, DType)]) -> Result<(Shape, DType)> {
+        match self.family() {
+            Family::Leaf => Err(myelin_core::Error::internal(
+                self.name(),
+                "leaf nodes carry their own shape",
+            )),
+            Family::Elementwise => elementwise::infer(self, args),
+            Family::Reduce => reduce::infer(self, args),
+            Family::Linalg => linalg::infer(self, args),
+            Family::Conv => conv::infer(self, args),
+            Family::Nn => nn::infer(self, args),
+            Family::Shape => shape::infer(self, args),
         }
     }
 
     /// Computes the op on concrete operands. `seed` is the run's step seed
     /// (used by random ops).
     pub fn eval(&self, args: &[&Tensor], seed: u64) -> Result<Tensor> {
-        match self {
-            Op::Input(_) | Op::Param(_) | Op::Constant(_) => Err(myelin_core::Error::internal(
+        match self.family() {
+            Family::Leaf => Err(myelin_core::Error::internal(
                 self.name(),
                 "the executor supplies leaf values",
             )),
-            Op::Unary(_) | Op::Binary(_) | Op::Select | Op::Clip | Op::Cast(_) => {
-                elementwise::eval(self, args)
-            }
-            Op::Reduce { .. } | Op::ArgReduce { .. } => reduce::eval(self, args),
-            Op::Dot { .. } => linalg::eval(self, args),
-            Op::Conv(_)
-            | Op::ConvInputGrad { .. }
-            | Op::ConvKernelGrad { .. }
-            | Op::Pool { .. }
-            | Op::MaxPoolGrad(_)
-            | Op::AvgPoolGrad { .. }
-            | Op::AdaptivePool { .. }
-            | Op::AdaptiveMaxPoolGrad
-            | Op::AdaptiveAvgPoolGrad(_) => conv::eval(self, args),
-            Op::LogSoftmax(_) | Op::SoftmaxCrossEntropy(_) | Op::Dropout { .. } => nn::eval(self, args, seed),
-            _ => shape::eval(self, args),
+            Family::Elementwise => elementwise::eval(self, args),
+            Family::Reduce => reduce::eval(self, args),
+            Family::Linalg => linalg::eval(self, args),
+            Family::Conv => conv::eval(self, args),
+            Family::Nn => nn::eval(self, args, seed),
+            Family::Shape => shape::eval(self, args),
         }
     }
 
@@ -284,24 +285,25 @@ impl Op {
     /// the output), adds nodes computing each operand's gradient. `None`
     /// means the operand gets no gradient (integer data, indices, masks).
     pub fn vjp(&self, g: &mut Graph, node: NodeId, dy: NodeId) -> Result<Vec<Option<NodeId>>> {
-        match self {
-            Op::Input(_) | Op::Param(_) | Op::Constant(_) => Ok(vec![]),
-            Op::Unary(_) | Op::Binary(_) | Op::Select | Op::Clip | Op::Cast(_) => {
-                elementwise::vjp(self, g, node, dy)
-            }
-            Op::Reduce { .. } | Op::ArgReduce { .. } => reduce::vjp(self, g, node, dy),
-            Op::Dot { .. } => linalg::vjp(self, g, node, dy),
-            Op::Conv(_)
-            | Op::ConvInputGrad { .. }
-            | Op::ConvKernelGrad { .. }
-            | Op::Pool { .. }
-            | Op::MaxPoolGrad(_)
-            | Op::AvgPoolGrad { .. }
-            | Op::AdaptivePool { .. }
-            | Op::AdaptiveMaxPoolGrad
-            | Op::AdaptiveAvgPoolGrad(_) => conv::vjp(self, g, node, dy),
-            Op::LogSoftmax(_) | Op::SoftmaxCrossEntropy(_) | Op::Dropout { .. } => nn::vjp(self, g, node, dy),
-            _ => shape::vjp(self, g, node, dy),
+        match self.family() {
+            Family::Leaf => Ok(vec![]),
+            Family::Elementwise => elementwise::vjp(self, g, node, dy),
+            Family::Reduce => reduce::vjp(self, g, node, dy),
+            Family::Linalg => linalg::vjp(self, g, node, dy),
+            Family::Conv => conv::vjp(self, g, node, dy),
+            Family::Nn => nn::vjp(self, g, node, dy),
+            Family::Shape => shape::vjp(self, g, node, dy),
         }
     }
+}
+
+/// The op families, one rules module each.
+enum Family {
+    Leaf,
+    Elementwise,
+    Reduce,
+    Linalg,
+    Conv,
+    Nn,
+    Shape,
 }
