@@ -134,8 +134,7 @@ defmodule Myelin.Native do
   def exe_run_dirty(_exe, _inputs, _params, _seed), do: nif_error()
 
   # train.rs
-  def trainer_new(_params, _trainable, _kind, _hyper, _weight_decay, _clip, _clip_value),
-    do: nif_error()
+  def trainer_new(_params, _trainable, _kind, _hyper, _weight_decay, _clip), do: nif_error()
 
   def trainer_step(_trainer, _exe, _extra, _inputs, _lr, _seed), do: nif_error()
   def trainer_snapshot(_trainer), do: nif_error()

@@ -86,7 +86,6 @@ defmodule Myelin.Loop.Train do
 
     params = Compiler.param_list(compiled, model_state)
     opt = config.optimizer
-    {clip, clip_value} = opt.clip
 
     trainable = for {_, _, _, {_, _, kind}} <- compiled.params, do: kind == :trainable
 
@@ -97,8 +96,7 @@ defmodule Myelin.Loop.Train do
         opt.kind,
         opt.hyper,
         opt.weight_decay,
-        clip,
-        clip_value
+        opt.clip
       )
       |> Native.unwrap!()
 

@@ -106,11 +106,11 @@ fn trainer_new<'a>(
     kind: Atom,
     hyper: Vec<f64>,
     weight_decay: f64,
-    clip: Atom,
-    clip_value: f64,
+    clip: (Atom, f64),
 ) -> Term<'a> {
     run(env, "trainer_new", || {
         let kind = decode_kind(&op_name(env, "optimizer", kind)?, &hyper)?;
+        let (clip, clip_value) = clip;
         let clip = match op_name(env, "optimizer", clip)?.as_str() {
             "none" => Clip::None,
             "global_norm" => Clip::GlobalNorm(clip_value),
