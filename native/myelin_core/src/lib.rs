@@ -10,8 +10,11 @@
 //!   [`dispatch_dtype!`] family of macros that turn a runtime [`DType`] into a
 //!   generic type parameter,
 //! * [`Storage`] / [`Device`] and the [`Tensor`] value itself,
-//! * [`Error`], the error type every op returns.
+//! * [`Error`], the error type every op returns,
+//! * [`buffer_cache`], the allocator the NIF installs so that a training
+//!   step's large buffers are reused instead of page-faulted afresh.
 
+pub mod buffer_cache;
 pub mod device;
 pub mod dtype;
 pub mod element;

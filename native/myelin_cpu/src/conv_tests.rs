@@ -384,102 +384,17 @@ fn bench_cnn_convs() {
         k1 + i2 + k2,
         num_threads()
     );
-}
-
-#[test]
-#[ignore]
-fn bench_parts() {
-    let time = |what: &str, f: &mut dyn FnMut()| {
-        f();
-        let mut times: Vec<f64> = (0..20)
-            .map(|_| {
-                let start = std::time::Instant::now();
-                f();
-                start.elapsed().as_secs_f64() * 1e3
-            })
-            .collect();
-        times.sort_by(f64::total_cmp);
-        println!(
-            "{what:>24}: min {:7.2} ms, median {:7.2} ms",
-            times[0],
-            times[times.len() / 2]
-        );
-    };
-    let sp = ConvSpec::new(2);
-    let x: Vec<f32> = random(128 * 32 * 169, 1).iter().map(|&v| v as f32).collect();
-    let w: Vec<f32> = random(64 * 288, 2).iter().map(|&v| v as f32).collect();
-    let geo = super::im2col::Geometry::new(32, &[13, 13], &[3, 3], &[11, 11], &sp);
-    let mut col = vec![0f32; 288 * 121 * 128];
-    time("im2col 128", &mut || {
-        for b in 0..128 {
-            geo.im2col(&x[b * 5408..][..5408], &mut col[b * 288 * 121..], 121, 0);
-        }
+    // The two 2×2 max pools that follow the convolutions.
+    use crate::pool::{max_pool_grad, pool, PoolKind};
+    let (p1, p2) = (v(&[128, 32, 26, 26], 7), v(&[128, 64, 11, 11], 8));
+    let (g1, g2) = (v(&[128, 32, 13, 13], 9), v(&[128, 64, 5, 5], 10));
+    let pad = [(0, 0); 2];
+    time("max pools forward", &mut || {
+        drop(pool(PoolKind::Max, &p1, &[2, 2], &[2, 2], &pad).unwrap());
+        drop(pool(PoolKind::Max, &p2, &[2, 2], &[2, 2], &pad).unwrap());
     });
-    time("im2col 128 hot", &mut || {
-        for b in 0..128 {
-            geo.im2col(&x[b * 5408..][..5408], &mut col[..288 * 121], 121, 0);
-        }
-    });
-    time("col2im 128 hot", &mut || {
-        let mut dx = vec![0f32; 128 * 5408];
-        for b in 0..128 {
-            geo.col2im(&col[..288 * 121], 121, 0, &mut dx[b * 5408..][..5408]);
-        }
-    });
-    let mut out = vec![0f32; 128 * 64 * 121];
-    for nb in [1usize, 2, 4, 8, 16, 32] {
-        let n = nb * 121;
-        time(&format!("gemm nb {nb}"), &mut || {
-            for c in 0..128 / nb {
-                gemm_into(
-                    64,
-                    n,
-                    288,
-                    &mut out[c * 64 * n..],
-                    false,
-                    Mat::rows(&w, 288),
-                    Mat::rows(&col[c * 288 * n..], n),
-                    gemm::Parallelism::None,
-                );
-            }
-        });
-    }
-    for nb in [1usize, 4, 8, 16] {
-        let n = nb * 121;
-        time(&format!("kgrad gemm nb {nb}"), &mut || {
-            let mut dw = vec![0f32; 64 * 288];
-            for c in 0..128 / nb {
-                gemm_into(
-                    64,
-                    288,
-                    n,
-                    &mut dw,
-                    c > 0,
-                    Mat::rows(&out[c * 64 * n..], n),
-                    Mat::cols(&col[c * 288 * n..], n),
-                    gemm::Parallelism::None,
-                );
-            }
-        });
-        time(&format!("igrad gemm nb {nb}"), &mut || {
-            for c in 0..128 / nb {
-                gemm_into(
-                    288,
-                    n,
-                    64,
-                    &mut col[c * 288 * n..],
-                    false,
-                    Mat::cols(&w, 288),
-                    Mat::rows(&out[c * 64 * n..], n),
-                    gemm::Parallelism::None,
-                );
-            }
-        });
-    }
-    time("col2im 128", &mut || {
-        let mut dx = vec![0f32; 128 * 5408];
-        for b in 0..128 {
-            geo.col2im(&col[b * 288 * 121..], 121, 0, &mut dx[b * 5408..][..5408]);
-        }
+    time("max pools backward", &mut || {
+        drop(max_pool_grad(&p1, &g1, &[2, 2], &[2, 2], &pad).unwrap());
+        drop(max_pool_grad(&p2, &g2, &[2, 2], &[2, 2], &pad).unwrap());
     });
 }

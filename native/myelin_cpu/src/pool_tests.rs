@@ -330,3 +330,34 @@ fn errors_name_the_op() {
         "{e}"
     );
 }
+
+/// The target CNN's first 2×2 max pool at batch 128, per window.
+/// `cargo test --release -p myelin_cpu bench_max_pool -- --ignored --nocapture`
+#[test]
+#[ignore]
+fn bench_max_pool() {
+    let x = tensor::<f32>(&[128, 32, 26, 26], &random(128 * 32 * 26 * 26, 7));
+    let dy = tensor::<f32>(&[128, 32, 13, 13], &random(128 * 32 * 13 * 13, 8));
+    let pad = [(0, 0); 2];
+    let windows = (128 * 32 * 13 * 13) as f64;
+    let time = |what: &str, f: &dyn Fn()| {
+        let best = (0..20)
+            .map(|_| {
+                let start = std::time::Instant::now();
+                f();
+                start.elapsed().as_secs_f64()
+            })
+            .fold(f64::INFINITY, f64::min);
+        println!(
+            "{what}: {:.2} ms, {:.1} ns per window",
+            best * 1e3,
+            best * 1e9 / windows
+        );
+    };
+    time("forward", &|| {
+        drop(pool(PoolKind::Max, &x, &[2, 2], &[2, 2], &pad).unwrap())
+    });
+    time("backward", &|| {
+        drop(max_pool_grad(&x, &dy, &[2, 2], &[2, 2], &pad).unwrap())
+    });
+}

@@ -38,7 +38,38 @@ pub fn reduce(op: ReduceOp, t: &Tensor, axes: Option<&[i64]>, keep_axes: bool) -
             ),
         ));
     }
+    if let Some(split) = split_point(op, t, &plan) {
+        // Reduce the innermost run of adjacent axes first, then the rest:
+        // `sum(x, [0, 2, 3])` of a conv's `{n, c, h, w}` gradient becomes a
+        // contiguous sum over `h*w` and a small sum over `n`, instead of a
+        // copy of `x` with the axes moved last.
+        let inner: Vec<i64> = plan.axes[split..].iter().map(|&a| a as i64).collect();
+        let outer: Vec<i64> = plan.axes[..split].iter().map(|&a| a as i64).collect();
+        let partial = dispatch(op, t, &reduce_rule(op.name(), t.shape(), Some(&inner), true)?)?;
+        let rest = dispatch(
+            op,
+            &partial,
+            &reduce_rule(op.name(), partial.shape(), Some(&outer), true)?,
+        )?;
+        return rest.reshape(plan.out);
+    }
     dispatch(op, t, &plan)
+}
+
+/// Where to split non-adjacent reduced axes into two reductions (see
+/// [`reduce`]), when that is exact and worth it: for ops whose partial
+/// results combine with the same op, in types that do not round between
+/// the steps, and inputs large enough for the copy to matter.
+fn split_point(op: ReduceOp, t: &Tensor, plan: &ReducePlan) -> Option<usize> {
+    use ReduceOp::*;
+    let combines = matches!(op, Sum | Product | ReduceMin | ReduceMax | All | Any);
+    let half = matches!(t.dtype(), DType::F16 | DType::BF16);
+    if !combines || half || t.shape().size() < ELEMENTWISE_GRAIN {
+        return None;
+    }
+    let axes = &plan.axes;
+    let split = (1..axes.len()).rev().find(|&i| axes[i] != axes[i - 1] + 1)?;
+    Some(split)
 }
 
 /// Picks the reducer for `op` and the input's type.
@@ -369,5 +400,38 @@ mod tests {
                 .unwrap(),
             &[1]
         );
+    }
+
+    #[test]
+    fn large_reductions_over_non_adjacent_axes_split_in_two() {
+        // {8, 4, 64, 64} over [0, 2, 3]: a conv bias gradient's shape, large
+        // enough to take the two-step path; checked against a direct loop.
+        let dims = [8usize, 4, 64, 64];
+        let n: usize = dims.iter().product();
+        let x = t(&dims, (0..n as i32).map(|i| i % 7 - 3).collect());
+        let mut expected = [0i64; 4];
+        for (i, v) in x.as_slice::<i32>().unwrap().iter().enumerate() {
+            expected[(i / 4096) % 4] += *v as i64;
+        }
+        let s = reduce(ReduceOp::Sum, &x, Some(&[0, 2, 3]), false).unwrap();
+        assert_eq!(
+            (s.dims(), s.as_slice::<i64>().unwrap()),
+            (&[4usize][..], &expected[..])
+        );
+        let s = reduce(ReduceOp::Sum, &x, Some(&[3, 0]), true).unwrap();
+        assert_eq!(s.dims(), &[1, 4, 64, 1]);
+        let m = reduce(ReduceOp::ReduceMax, &x, Some(&[0, 2, 3]), true).unwrap();
+        assert_eq!(
+            (m.dims(), m.as_slice::<i32>().unwrap()),
+            (&[1usize, 4, 1, 1][..], &[3, 3, 3, 3][..])
+        );
+        let xf = t(&dims, (0..n).map(|i| (i % 5) as f32).collect());
+        let s = reduce(ReduceOp::Sum, &xf, Some(&[0, 2]), false).unwrap();
+        assert_eq!(s.dims(), &[4, 64]);
+        let direct: f32 = (0..8)
+            .flat_map(|a| (0..64).map(move |c| ((a * 4 + 1) * 64 + c) * 64 + 5))
+            .map(|i| (i % 5) as f32)
+            .sum();
+        assert_eq!(s.as_slice::<f32>().unwrap()[64 + 5], direct);
     }
 }

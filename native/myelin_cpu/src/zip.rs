@@ -56,8 +56,31 @@ pub(crate) fn zip2<A: Element, B: Element, O: Element>(
         let walk = Walk::new(shape, [a.shape(), b.shape()]);
         for_each_chunk_mut(&mut out, ELEMENTWISE_GRAIN, |off, o| {
             walk.rows(off, o, |row, [ia, ib], [sa, sb]| {
-                for (k, y) in row.iter_mut().enumerate() {
-                    *y = f(xa[ia + k * sa], xb[ib + k * sb]);
+                let n = row.len();
+                // Contiguous or constant operands: loops the compiler vectorizes.
+                match (sa, sb) {
+                    (1, 1) => {
+                        for ((y, &p), &q) in row.iter_mut().zip(&xa[ia..ia + n]).zip(&xb[ib..ib + n]) {
+                            *y = f(p, q);
+                        }
+                    }
+                    (1, 0) => {
+                        let q = xb[ib];
+                        for (y, &p) in row.iter_mut().zip(&xa[ia..ia + n]) {
+                            *y = f(p, q);
+                        }
+                    }
+                    (0, 1) => {
+                        let p = xa[ia];
+                        for (y, &q) in row.iter_mut().zip(&xb[ib..ib + n]) {
+                            *y = f(p, q);
+                        }
+                    }
+                    _ => {
+                        for (k, y) in row.iter_mut().enumerate() {
+                            *y = f(xa[ia + k * sa], xb[ib + k * sb]);
+                        }
+                    }
                 }
             });
         });
@@ -88,8 +111,39 @@ pub(crate) fn zip3<A: Element, B: Element, C: Element, O: Element>(
         let walk = Walk::new(shape, [a.shape(), b.shape(), c.shape()]);
         for_each_chunk_mut(&mut out, ELEMENTWISE_GRAIN, |off, o| {
             walk.rows(off, o, |row, [ia, ib, ic], [sa, sb, sc]| {
-                for (k, y) in row.iter_mut().enumerate() {
-                    *y = f(xa[ia + k * sa], xb[ib + k * sb], xc[ic + k * sc]);
+                let n = row.len();
+                // select(cond, x, 0) and clip(x, lo, hi) read two full
+                // operands and a constant, or one and two constants.
+                match (sa, sb, sc) {
+                    (1, 1, 1) => {
+                        let operands = xa[ia..ia + n].iter().zip(&xb[ib..ib + n]).zip(&xc[ic..ic + n]);
+                        for (y, ((&p, &q), &r)) in row.iter_mut().zip(operands) {
+                            *y = f(p, q, r);
+                        }
+                    }
+                    (1, 1, 0) => {
+                        let r = xc[ic];
+                        for (y, (&p, &q)) in row.iter_mut().zip(xa[ia..ia + n].iter().zip(&xb[ib..ib + n])) {
+                            *y = f(p, q, r);
+                        }
+                    }
+                    (1, 0, 1) => {
+                        let q = xb[ib];
+                        for (y, (&p, &r)) in row.iter_mut().zip(xa[ia..ia + n].iter().zip(&xc[ic..ic + n])) {
+                            *y = f(p, q, r);
+                        }
+                    }
+                    (1, 0, 0) => {
+                        let (q, r) = (xb[ib], xc[ic]);
+                        for (y, &p) in row.iter_mut().zip(&xa[ia..ia + n]) {
+                            *y = f(p, q, r);
+                        }
+                    }
+                    _ => {
+                        for (k, y) in row.iter_mut().enumerate() {
+                            *y = f(xa[ia + k * sa], xb[ib + k * sb], xc[ic + k * sc]);
+                        }
+                    }
                 }
             });
         });
@@ -108,14 +162,42 @@ struct Walk<const K: usize> {
 
 impl<const K: usize> Walk<K> {
     fn new(shape: &Shape, operands: [&Shape; K]) -> Self {
-        let (shape, operands) = if shape.rank() == 0 {
-            (Shape::new(vec![1]), operands.map(|_| Shape::new(vec![1])))
-        } else {
-            (shape.clone(), operands.map(Shape::clone))
-        };
+        let strides = operands.map(|s| broadcast_strides(s, shape));
+        // Drop dims of size 1 and merge each dim into the one outside it
+        // when every operand steps through both as through one: `{n, c, h,
+        // w} + {1, c, 1, 1}` walks as `{n, c, h*w}`, so rows are long and
+        // their inner strides are 0 or 1.
+        let mut dims: Vec<usize> = Vec::with_capacity(shape.rank());
+        let mut merged: [Vec<usize>; K] = std::array::from_fn(|_| Vec::new());
+        for (d, &size) in shape.dims().iter().enumerate() {
+            if size == 1 {
+                continue;
+            }
+            let joins = !dims.is_empty()
+                && merged
+                    .iter()
+                    .zip(&strides)
+                    .all(|(m, s)| m.last() == Some(&(s[d] * size)));
+            if joins {
+                *dims.last_mut().expect("not empty") *= size;
+                for (m, s) in merged.iter_mut().zip(&strides) {
+                    *m.last_mut().expect("not empty") = s[d];
+                }
+            } else {
+                dims.push(size);
+                for (m, s) in merged.iter_mut().zip(&strides) {
+                    m.push(s[d]);
+                }
+            }
+        }
+        if dims.is_empty() {
+            // A scalar, or all dims of size 1: one element.
+            dims.push(1);
+            merged.iter_mut().for_each(|m| m.push(0));
+        }
         Walk {
-            dims: shape.dims().to_vec(),
-            strides: operands.map(|s| broadcast_strides(&s, &shape)),
+            dims,
+            strides: merged,
         }
     }
 

@@ -26,4 +26,9 @@ mod reduction;
 mod resource;
 mod train;
 
+/// Large tensor buffers are recycled instead of returned to the OS on every
+/// free; see `myelin_core::buffer_cache` for why and for the bound.
+#[global_allocator]
+static ALLOCATOR: myelin_core::buffer_cache::BufferCache = myelin_core::buffer_cache::BufferCache::new();
+
 rustler::init!("Elixir.Myelin.Native");

@@ -192,6 +192,24 @@ pub fn global_norm(grads: &[Tensor]) -> Result<f64> {
     Ok(sum.sqrt())
 }
 
+/// Flushes a subnormal optimizer state to zero.
+///
+/// Moving averages of gradients that are mostly zero (the weights of a
+/// rarely lit input pixel) decay geometrically into the subnormal range,
+/// where every multiply takes a microcode assist: on the Fashion-MNIST MLP
+/// that made Adam's update 30% of a step from the second epoch on. A state
+/// below `T::min_positive_value()` (1.2e-38 in f32) changes no update
+/// measurably (it is divided by `sqrt(v) + eps`), so it becomes zero, and
+/// zero stays zero without assists. The select compiles branch-free.
+#[inline(always)]
+fn flush<T: Float>(x: T) -> T {
+    if x.abs() < T::min_positive_value() {
+        T::zero()
+    } else {
+        x
+    }
+}
+
 /// Per-step values shared by every parameter's update.
 struct Hyper {
     lr: f64,
@@ -235,7 +253,7 @@ fn update_one<T: Float + myelin_core::Element>(
                 let buf = slots[0].as_mut_slice::<T>()?;
                 for ((pi, &gi), bi) in p.iter_mut().zip(g).zip(buf.iter_mut()) {
                     let gi = prep(gi, *pi, true);
-                    *bi = if h.step == 1 { gi } else { mu * *bi + gi };
+                    *bi = flush(if h.step == 1 { gi } else { mu * *bi + gi });
                     let d = if nesterov { gi + mu * *bi } else { *bi };
                     *pi = *pi - lr * d;
                 }
@@ -256,8 +274,8 @@ fn update_one<T: Float + myelin_core::Element>(
                     *pi = *pi * (T::one() - lr * wd);
                 }
                 let gi = prep(gi, *pi, !decoupled);
-                *mi = b1 * *mi + (T::one() - b1) * gi;
-                *vi = b2 * *vi + (T::one() - b2) * gi * gi;
+                *mi = flush(b1 * *mi + (T::one() - b1) * gi);
+                *vi = flush(b2 * *vi + (T::one() - b2) * gi * gi);
                 let denom = (*vi / bc2).sqrt() + eps;
                 *pi = *pi - lr * (*mi / bc1) / denom;
             }
@@ -279,16 +297,16 @@ fn update_one<T: Float + myelin_core::Element>(
             );
             for i in 0..p.len() {
                 let gi = prep(g[i], p[i], true);
-                sq[i] = alpha * sq[i] + (T::one() - alpha) * gi * gi;
+                sq[i] = flush(alpha * sq[i] + (T::one() - alpha) * gi * gi);
                 let var = if centered {
-                    avg[i] = alpha * avg[i] + (T::one() - alpha) * gi;
+                    avg[i] = flush(alpha * avg[i] + (T::one() - alpha) * gi);
                     sq[i] - avg[i] * avg[i]
                 } else {
                     sq[i]
                 };
                 let denom = var.sqrt() + eps;
                 if momentum > 0.0 {
-                    buf[i] = mu * buf[i] + gi / denom;
+                    buf[i] = flush(mu * buf[i] + gi / denom);
                     p[i] = p[i] - lr * buf[i];
                 } else {
                     p[i] = p[i] - lr * gi / denom;
@@ -314,8 +332,8 @@ fn update_one<T: Float + myelin_core::Element>(
             let (mut p_norm, mut r_norm) = (T::zero(), T::zero());
             for i in 0..p.len() {
                 let gi = prep(g[i], p[i], false);
-                m[i] = b1 * m[i] + (T::one() - b1) * gi;
-                v[i] = b2 * v[i] + (T::one() - b2) * gi * gi;
+                m[i] = flush(b1 * m[i] + (T::one() - b1) * gi);
+                v[i] = flush(b2 * v[i] + (T::one() - b2) * gi * gi);
                 r[i] = (m[i] / bc1) / ((v[i] / bc2).sqrt() + eps) + wd * p[i];
                 p_norm = p_norm + p[i] * p[i];
                 r_norm = r_norm + r[i] * r[i];
@@ -332,4 +350,51 @@ fn update_one<T: Float + myelin_core::Element>(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use myelin_core::Shape;
+
+    fn vector(values: &[f32]) -> Tensor {
+        Tensor::from_vec(Shape::new(vec![values.len()]), values.to_vec()).unwrap()
+    }
+
+    #[test]
+    fn adam_flushes_subnormal_moments_to_zero_and_keeps_normal_ones() {
+        let adam = Optimizer {
+            kind: OptimizerKind::Adam {
+                b1: 0.9,
+                b2: 0.999,
+                eps: 1e-8,
+                decoupled: false,
+            },
+            weight_decay: 0.0,
+            clip: Clip::None,
+        };
+        let mut params = vec![vector(&[1.0, 1.0])];
+        let mut state = adam.init_state(&params).unwrap();
+        // The first moment of element 0 sits just above the subnormal
+        // range; one decay by b1 would take it below.
+        state[0][0] = vector(&[1.25e-38, 0.5]);
+        state[0][1] = vector(&[1.0e-6, 1.0e-6]);
+        let grads = vec![vector(&[0.0, 0.1])];
+        adam.update(&mut params, &grads, &mut state, 10, 1e-3).unwrap();
+        let m = state[0][0].as_slice::<f32>().unwrap();
+        assert_eq!(m[0], 0.0, "0.9 * 1.25e-38 is subnormal and flushed");
+        assert!((m[1] - (0.9 * 0.5 + 0.1 * 0.1)).abs() < 1e-7);
+        let p = params[0].as_slice::<f32>().unwrap();
+        assert_eq!(p[0], 1.0, "a zero moment moves nothing");
+        assert!(p[1] < 1.0);
+    }
+
+    #[test]
+    fn flush_only_touches_subnormals() {
+        assert_eq!(flush(1.0e-39f32), 0.0);
+        assert_eq!(flush(-1.0e-39f32), 0.0);
+        assert_eq!(flush(f32::MIN_POSITIVE), f32::MIN_POSITIVE);
+        assert_eq!(flush(-3.5f64), -3.5);
+        assert_eq!(flush(1.0e-310f64), 0.0);
+    }
 }

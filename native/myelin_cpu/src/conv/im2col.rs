@@ -223,25 +223,28 @@ impl Geometry {
         self.for_each_row(ld, column, |at, plane, bases, line| {
             let row = &col[at..at + self.positions];
             let plane = &mut image[plane..plane + self.plane];
-            for (seg, &base) in row.chunks_exact(len).zip(bases) {
-                if base == OUTSIDE {
-                    continue;
-                }
-                let dst = &mut plane[base..];
-                match line {
-                    &Line::Affine { lo, hi, start, step } => {
-                        let seg = &seg[lo..hi];
+            let segments = row
+                .chunks_exact(len)
+                .zip(bases)
+                .filter(|(_, &base)| base != OUTSIDE);
+            match line {
+                &Line::Affine { lo, hi, start, step } => {
+                    for (seg, &base) in segments {
+                        let dst = &mut plane[base + start..];
                         if step == 1 {
-                            for (d, &v) in dst[start..start + seg.len()].iter_mut().zip(seg) {
+                            for (d, &v) in dst[..hi - lo].iter_mut().zip(&seg[lo..hi]) {
                                 *d += v;
                             }
                         } else {
-                            for (j, &v) in seg.iter().enumerate() {
-                                dst[start + j * step] += v;
+                            for (d, &v) in dst.iter_mut().step_by(step).zip(&seg[lo..hi]) {
+                                *d += v;
                             }
                         }
                     }
-                    Line::Table(table) => {
+                }
+                Line::Table(table) => {
+                    for (seg, &base) in segments {
+                        let dst = &mut plane[base..];
                         for (&v, &i) in seg.iter().zip(table) {
                             if i != OUTSIDE {
                                 dst[i] += v;
