@@ -341,6 +341,19 @@ impl Windows {
     }
 }
 
+impl Interior {
+    /// The interior outputs of an output row whose windows span `rows`:
+    /// none when the row lies wholly in padding (it has no input rows, and
+    /// its windows take the per-window path, which yields -inf or 0).
+    fn outputs_over(&self, rows: &[usize]) -> std::ops::Range<usize> {
+        if rows.is_empty() {
+            0..0
+        } else {
+            self.outputs.clone()
+        }
+    }
+}
+
 /// One window of a plane: the columns `lo..hi` of each innermost row that
 /// starts at a plane offset in `rows`.
 #[derive(Clone, Copy)]
@@ -429,12 +442,7 @@ fn forward<T: FloatElement>(kind: PoolKind, w: &Windows, x: &[T]) -> Vec<T> {
             let src = &x[(first + p) * in_plane..][..in_plane];
             w.for_each_output_row(|o, rows, divisor| {
                 let line = &mut dst[o..o + w.spans[2].len()];
-                // A row of windows wholly in padding has no input rows.
-                let fast = if rows.is_empty() {
-                    0..0
-                } else {
-                    interior.outputs.clone()
-                };
+                let fast = interior.outputs_over(rows);
                 for (c, d) in line.iter_mut().enumerate() {
                     if fast.contains(&c) {
                         continue;
@@ -540,11 +548,7 @@ fn max_grad<T: FloatElement>(w: &Windows, x: &[T], dy: &[T]) -> Vec<T> {
         let g = &dy[p * out_plane..][..out_plane];
         w.for_each_output_row(|o, rows, divisor| {
             let g = &g[o..o + w.spans[2].len()];
-            let fast = if rows.is_empty() {
-                0..0
-            } else {
-                inner.outputs.clone()
-            };
+            let fast = inner.outputs_over(rows);
             for (c, gc) in g.iter().enumerate() {
                 if fast.contains(&c) {
                     continue;
