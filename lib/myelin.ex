@@ -321,11 +321,10 @@ defmodule Myelin do
   @spec predict(model(), map(), Tensor.t() | map()) :: Tensor.t()
   def predict(model, state, x) do
     {exe, work, compiled} = cached_inference(model, x)
-
-    [y] =
-      Graph.run(exe, Compiler.input_list(model, x), Compiler.param_list(compiled, state),
-        work: work
-      )
+    # A bare tensor traced without error means the model has one input, so
+    # the per-call input lookup (a walk over the model) can be skipped.
+    inputs = if match?(%Tensor{}, x), do: [x], else: Compiler.input_list(model, x)
+    [y] = Graph.run(exe, inputs, Compiler.param_list(compiled, state), work: work)
 
     y
   end

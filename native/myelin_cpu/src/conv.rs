@@ -324,20 +324,7 @@ impl Plan {
         if runs.len() <= 1 {
             return partial(0, self.batch);
         }
-        let mut sums = std::thread::scope(|scope| {
-            let handles: Vec<_> = runs[1..]
-                .iter()
-                .map(|&(first, count)| scope.spawn(move || partial(first, count)))
-                .collect();
-            let mut sums = vec![partial(runs[0].0, runs[0].1)];
-            // A panic in a worker is re-raised here, for the NIF guard to catch.
-            sums.extend(
-                handles
-                    .into_iter()
-                    .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e))),
-            );
-            sums
-        });
+        let mut sums = crate::parallel::map_tasks(runs.len(), |i| partial(runs[i].0, runs[i].1));
         let mut total = sums.swap_remove(0);
         for s in &sums {
             total.iter_mut().zip(s).for_each(|(t, &v)| *t += v);
@@ -410,17 +397,14 @@ pub(crate) fn for_each_image_run<T: Send>(
         f(0, out);
         return;
     }
-    std::thread::scope(|scope| {
+    crate::parallel::scope(|s| {
         let f = &f;
         let mut rest = out;
-        let (last, spawned) = runs.split_last().expect("at least two runs");
-        for &(first, count) in spawned {
-            let (head, tail) = rest.split_at_mut(count * per_image);
-            scope.spawn(move || f(first, head));
+        for &(first, count) in &runs {
+            let (head, tail) = std::mem::take(&mut rest).split_at_mut(count * per_image);
+            s.spawn(move |_| f(first, head));
             rest = tail;
         }
-        // The calling thread takes the last run instead of idling.
-        f(last.0, rest);
     });
 }
 

@@ -11,6 +11,7 @@ use crate::cast::as_type;
 use crate::integer::IntElement;
 use crate::parallel::{for_each_chunk_mut, num_threads, ELEMENTWISE_GRAIN};
 use crate::permute::permute;
+use crate::row_gemm;
 use myelin_core::shape::dot::{dot as dot_rule, DotPlan};
 use myelin_core::{dispatch_integer, DType, Element, Error, Result, Tensor};
 use std::borrow::Cow;
@@ -96,7 +97,7 @@ fn operand<'a, T: Element>(
 }
 
 /// The element types `gemm` multiplies.
-trait GemmFloat: Element {}
+trait GemmFloat: Element + num_traits::Float {}
 impl GemmFloat for f32 {}
 impl GemmFloat for f64 {}
 
@@ -111,6 +112,9 @@ fn float_dot<T: GemmFloat>(a: &Tensor, b: &Tensor, p: &DotPlan) -> Result<Tensor
     let work = m * n * k;
     let product = |bi: usize, dst: &mut [T], par: gemm::Parallelism| {
         let (l, r) = (&lhs.data[bi * lhs.stride..], &rhs.data[bi * rhs.stride..]);
+        if m <= row_gemm::MAX_ROWS && rhs.cs == 1 {
+            return row_gemm::rows_times_matrix(m, n, k, l, (lhs.rs, lhs.cs), r, dst);
+        }
         // SAFETY: `dst` holds m*n elements written with row stride n; `l`
         // and `r` start at this batch's matrix, and every element the
         // strides address lies within it (shapes validated by `dot_rule`,
@@ -254,6 +258,49 @@ mod tests {
         for (i, j) in [(0, 0), (13, 77), (69, 89)] {
             let want: f32 = (0..k).map(|q| a[i * k + q] * b[j * k + q]).sum();
             assert_eq!(c[i * n + j], want);
+        }
+    }
+
+    #[test]
+    fn single_row_products_match_a_reference() {
+        // One left row takes the row kernel (row_gemm); k not a multiple of
+        // its unroll, n not a multiple of a vector, batched, and a left
+        // operand read through transposed strides.
+        let (b, n, k) = (3, 37, 131);
+        let a: Vec<f64> = (0..b * k).map(|i| (i % 9) as f64 * 0.5 - 2.0).collect();
+        let w: Vec<f64> = (0..b * k * n).map(|i| (i % 13) as f64 * 0.25 - 1.5).collect();
+        let c = dot(
+            &t(&[b, 1, k], a.clone()),
+            &[2],
+            &[0],
+            &t(&[b, k, n], w.clone()),
+            &[1],
+            &[0],
+        )
+        .unwrap();
+        let c = c.as_slice::<f64>().unwrap();
+        for bi in 0..b {
+            for j in 0..n {
+                let want: f64 = (0..k).map(|q| a[bi * k + q] * w[(bi * k + q) * n + j]).sum();
+                assert!((c[bi * n + j] - want).abs() < 1e-9, "{bi} {j}");
+            }
+        }
+        // x^T w with x stored as a column (contract axis 0 of a [k, 1] tensor).
+        let x: Vec<f32> = (0..k).map(|i| (i % 5) as f32 - 2.0).collect();
+        let w32: Vec<f32> = w[..k * n].iter().map(|&v| v as f32).collect();
+        let c = dot(
+            &t(&[k, 1], x.clone()),
+            &[0],
+            &[],
+            &t(&[k, n], w32.clone()),
+            &[0],
+            &[],
+        )
+        .unwrap();
+        assert_eq!(c.dims(), &[1, n]);
+        for (j, &got) in c.as_slice::<f32>().unwrap().iter().enumerate() {
+            let want: f32 = (0..k).map(|q| x[q] * w32[q * n + j]).sum();
+            assert!((got - want).abs() < 1e-3, "{j}: {got} vs {want}");
         }
     }
 }

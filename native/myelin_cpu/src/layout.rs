@@ -36,7 +36,7 @@ pub fn copy_strided<T: Copy + Send + Sync>(src: &[T], sv: &View, dst: &mut [T], 
     }
     let step = ds[0] as usize;
     let per = dims[0].div_ceil(chunks);
-    std::thread::scope(|scope| {
+    crate::parallel::scope(|scope| {
         let (dims, ss, ds) = (&dims, &ss, &ds);
         let mut rest = &mut dst[doff..];
         let mut a = 0;
@@ -46,7 +46,7 @@ pub fn copy_strided<T: Copy + Send + Sync>(src: &[T], sv: &View, dst: &mut [T], 
             let (head, tail) = std::mem::take(&mut rest).split_at_mut(take);
             rest = tail;
             let s_off = so + a as isize * ss[0];
-            scope.spawn(move || {
+            scope.spawn(move |_| {
                 let mut d = dims.clone();
                 d[0] = n;
                 copy_serial(src, s_off, ss, head, 0, ds, &d);
@@ -158,17 +158,11 @@ pub fn for_each_rows_mut<U: Send>(
         return;
     }
     let per = rows.div_ceil(chunks) * row_len;
-    std::thread::scope(|scope| {
+    crate::parallel::scope(|s| {
         let f = &f;
-        let mut rest = out;
-        let mut first = 0;
-        while rest.len() > per {
-            let (head, tail) = rest.split_at_mut(per);
-            scope.spawn(move || f(first, head));
-            first += per / row_len;
-            rest = tail;
+        for (i, chunk) in out.chunks_mut(per).enumerate() {
+            s.spawn(move |_| f(i * per / row_len, chunk));
         }
-        f(first, rest);
     });
 }
 

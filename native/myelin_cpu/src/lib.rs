@@ -23,6 +23,7 @@ pub mod reduce;
 pub mod reduce_arg;
 pub mod reducers;
 pub mod reshape_ops;
+mod row_gemm;
 pub mod select;
 pub mod softmax;
 pub mod sort;

@@ -1,27 +1,60 @@
-//! Splitting work across cores with scoped threads.
+//! Splitting work across cores on one persistent worker pool.
 //!
-//! Small ops run on the calling thread: spawning costs tens of microseconds,
-//! more than the op itself. Above a size threshold, work is cut into one
-//! contiguous chunk per core.
+//! Every parallel kernel, and the GEMM crate, runs its pieces on rayon's
+//! global pool, sized once to [`num_threads`]. Workers live as long as the
+//! library, so a parallel op costs a task hand-off (a few microseconds), not
+//! a thread spawn per chunk (tens of microseconds, far more when the host
+//! steals CPU time). Small ops still run on the calling thread. Above a size
+//! threshold, work is cut into one contiguous chunk per core.
 
 use std::sync::OnceLock;
 
-/// Elements below which elementwise work stays on one thread. Spawning a
-/// scoped thread costs ~20 µs; an elementwise pass over 64 Ki elements takes
-/// about that long, so parallelism starts to pay above it.
+/// Elements below which elementwise work stays on one thread. Handing a
+/// chunk to a worker and waiting for it costs a few microseconds; an
+/// elementwise pass over 64 Ki elements takes ~20 µs, so parallelism starts
+/// to pay above it.
 pub const ELEMENTWISE_GRAIN: usize = 1 << 16;
 
 /// The number of worker threads ops may use: `MYELIN_NUM_THREADS` if set,
-/// otherwise the number of available cores.
+/// otherwise the number of available cores. The first call sizes the worker
+/// pool.
 pub fn num_threads() -> usize {
     static THREADS: OnceLock<usize> = OnceLock::new();
     *THREADS.get_or_init(|| {
-        std::env::var("MYELIN_NUM_THREADS")
+        let threads = std::env::var("MYELIN_NUM_THREADS")
             .ok()
             .and_then(|v| v.parse::<usize>().ok())
             .filter(|&n| n > 0)
-            .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1))
+            .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
+        // Fails only when the pool already exists (someone used rayon
+        // first); it then keeps its own size, which is still correct.
+        let _ = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .thread_name(|i| format!("myelin-worker-{i}"))
+            .build_global();
+        threads
     })
+}
+
+/// Runs `body` with a scope whose spawned tasks run on the worker pool, and
+/// returns once all of them have finished. A panic in a task is re-raised
+/// here, for the NIF guard to turn into an Elixir exception.
+pub fn scope<'s, R: Send>(body: impl FnOnce(&rayon::Scope<'s>) -> R + Send) -> R {
+    num_threads();
+    rayon::scope(body)
+}
+
+/// `f(0) .. f(n - 1)`, computed in parallel on the worker pool, in order.
+pub fn map_tasks<R: Send>(n: usize, f: impl Fn(usize) -> R + Sync) -> Vec<R> {
+    let mut slots: Vec<Option<R>> = (0..n).map(|_| None).collect();
+    scope(|s| {
+        let f = &f;
+        for (i, slot) in slots.iter_mut().enumerate() {
+            s.spawn(move |_| *slot = Some(f(i)));
+        }
+    });
+    // `scope` returns only after every task ran or re-raises its panic.
+    slots.into_iter().map(|r| r.expect("every task ran")).collect()
 }
 
 /// How many chunks to cut `len` units of work into, given that each chunk
@@ -40,18 +73,11 @@ pub fn for_each_chunk_mut<U: Send>(out: &mut [U], grain: usize, f: impl Fn(usize
         return;
     }
     let per = out.len().div_ceil(chunks);
-    std::thread::scope(|scope| {
+    scope(|s| {
         let f = &f;
-        let mut rest = out;
-        let mut offset = 0;
-        while rest.len() > per {
-            let (head, tail) = rest.split_at_mut(per);
-            scope.spawn(move || f(offset, head));
-            offset += per;
-            rest = tail;
+        for (i, chunk) in out.chunks_mut(per).enumerate() {
+            s.spawn(move |_| f(i * per, chunk));
         }
-        // The calling thread takes the last chunk instead of idling.
-        f(offset, rest);
     });
 }
 
@@ -90,5 +116,19 @@ mod tests {
         let mut out: Vec<u8> = vec![];
         for_each_chunk_mut(&mut out, 10, |_, c| assert!(c.is_empty()));
         assert_eq!(chunk_count(5, 10), 1);
+    }
+
+    #[test]
+    fn map_tasks_keeps_order() {
+        assert_eq!(map_tasks(5, |i| i * i), vec![0, 1, 4, 9, 16]);
+        assert!(map_tasks(0, |i| i).is_empty());
+    }
+
+    #[test]
+    fn a_panicking_task_reaches_the_caller() {
+        let caught = std::panic::catch_unwind(|| map_tasks(3, |i| assert_ne!(i, 1, "task 1 fails")));
+        assert!(caught.is_err());
+        // The pool survives and still runs work.
+        assert_eq!(map_tasks(2, |i| i + 1), vec![1, 2]);
     }
 }

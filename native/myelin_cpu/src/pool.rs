@@ -189,6 +189,10 @@ struct Windows {
     spans: [Vec<Span>; 3],
     /// The innermost outputs whose windows are whole and evenly spaced.
     interior: Interior,
+    /// No two windows share an input element (strides at least the window
+    /// in every dim), so a max-pool gradient writes each element at most
+    /// once.
+    disjoint: bool,
 }
 
 /// A run of innermost outputs whose windows lie wholly inside the input,
@@ -225,6 +229,7 @@ impl Windows {
                 count: window[d],
             }
         });
+        windows.disjoint = strides.iter().zip(window).all(|(s, w)| s >= w);
         let (Some(&stride), Some(&width)) = (strides.last(), window.last()) else {
             return windows;
         };
@@ -280,6 +285,7 @@ impl Windows {
             in_dims,
             spans,
             interior: Interior::default(),
+            disjoint: false,
         }
     }
 
@@ -541,6 +547,9 @@ fn grad_planes<T: FloatElement>(
 }
 
 fn max_grad<T: FloatElement>(w: &Windows, x: &[T], dy: &[T]) -> Vec<T> {
+    if w.disjoint {
+        return disjoint_max_grad(w, x, dy);
+    }
     let (in_plane, out_plane) = (w.in_plane(), w.out_plane());
     let inner = &w.interior;
     grad_planes::<T>(w, |p, acc, (best, at)| {
@@ -566,6 +575,76 @@ fn max_grad<T: FloatElement>(w: &Windows, x: &[T], dy: &[T]) -> Vec<T> {
             }
         });
     })
+}
+
+/// The plane index of the first maximum (NaN counts as largest) of the
+/// whole window `base..base + width` of each row in `rows` (not empty).
+#[inline(always)]
+fn interior_argmax_at<T: FloatElement>(src: &[T], rows: &[usize], base: usize, width: usize) -> usize {
+    // `x` is taken over an earlier `y`: larger, or the first NaN.
+    let beats = |x: T::Compute, y: T::Compute| (x > y) | (x.is_nan() & !y.is_nan());
+    if let (2, &[r0, r1]) = (width, rows) {
+        // The 2×2 window as a tree of three comparisons instead of a chain
+        // of four: half the dependent latency. Ties keep the earlier one.
+        let pick = |i: usize, j: usize| {
+            let (a, b) = (src[i].widen(), src[j].widen());
+            if beats(b, a) {
+                (j, b)
+            } else {
+                (i, a)
+            }
+        };
+        let (top, bottom) = (pick(r0 + base, r0 + base + 1), pick(r1 + base, r1 + base + 1));
+        return if beats(bottom.1, top.1) { bottom.0 } else { top.0 };
+    }
+    let mut best_at = rows[0] + base;
+    let mut best = src[best_at].widen();
+    for &row in rows {
+        let at = row + base;
+        for (k, v) in src[at..at + width].iter().enumerate() {
+            let v = v.widen();
+            // Branch-free (see `Window::argmax`); the first element
+            // compares equal to itself and is not taken twice.
+            let better = beats(v, best);
+            best_at = if better { at + k } else { best_at };
+            best = if better { v } else { best };
+        }
+    }
+    best_at
+}
+
+/// The max-pool gradient when no two windows overlap (the common 2×2,
+/// stride 2 pooling): each window's gradient goes straight to its first
+/// maximum in the result, with no accumulator planes to clear and round.
+/// The values equal the accumulating path's exactly (one term per element).
+fn disjoint_max_grad<T: FloatElement>(w: &Windows, x: &[T], dy: &[T]) -> Vec<T> {
+    let (in_plane, out_plane) = (w.in_plane(), w.out_plane());
+    let mut dx = vec![T::ZERO; w.planes * in_plane];
+    let threads = w.threads(dx.len());
+    let inner = &w.interior;
+    for_each_image_run(&mut dx, in_plane, threads, |first, run| {
+        for (p, dst) in run.chunks_mut(in_plane).enumerate() {
+            let src = &x[(first + p) * in_plane..][..in_plane];
+            let g = &dy[(first + p) * out_plane..][..out_plane];
+            w.for_each_output_row(|o, rows, divisor| {
+                let g = &g[o..o + w.spans[2].len()];
+                let fast = inner.outputs_over(rows);
+                for (c, &gc) in g.iter().enumerate() {
+                    if fast.contains(&c) {
+                        continue;
+                    }
+                    if let Some(i) = w.window(rows, divisor, c).argmax(src) {
+                        dst[i] = gc;
+                    }
+                }
+                for (c, &gc) in fast.clone().zip(&g[fast.clone()]) {
+                    let base = inner.first + (c - fast.start) * inner.stride;
+                    dst[interior_argmax_at(src, rows, base, inner.width)] = gc;
+                }
+            });
+        }
+    });
+    dx
 }
 
 fn avg_grad<T: FloatElement>(w: &Windows, dy: &[T]) -> Vec<T> {

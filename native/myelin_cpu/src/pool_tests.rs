@@ -129,6 +129,37 @@ fn axon_semantics_by_hand() {
 }
 
 #[test]
+fn disjoint_windows_with_ties_and_nan() {
+    // 2×2 stride-2 windows take the disjoint gradient path, its 2×2
+    // comparison tree in the interior and the per-window scan at the
+    // padded edge; values drawn from {0, 1, 2} tie in almost every window.
+    let x = [2, 3, 6, 7];
+    let xv: Vec<f64> = (0..2 * 3 * 6 * 7).map(|i| ((i * 7 + i / 5) % 3) as f64).collect();
+    let padding = [(0, 0), (1, 0)];
+    let out = pool_output_shape("test", &s(&x), &[2, 2], &[2, 2], &padding).unwrap();
+    let (dyt, dyv) = random_tensor(out.dims(), 5);
+    let [_, _, dmax, _] = reference(&x, &xv, &dyv, &[2, 2], &[2, 2], &padding);
+    let g = max_pool_grad(&tensor::<f64>(&x, &xv), &dyt, &[2, 2], &[2, 2], &padding).unwrap();
+    assert_eq!(values(&g), dmax);
+    // The first NaN of a window takes its gradient, wherever it sits.
+    for (data, want) in [
+        ([1.0, f64::NAN, f64::NAN, 3.0], [0.0, 1.0, 0.0, 0.0]),
+        ([1.0, 2.0, f64::NAN, 3.0], [0.0, 0.0, 1.0, 0.0]),
+        ([4.0, 2.0, 4.0, f64::NAN], [0.0, 0.0, 0.0, 1.0]),
+    ] {
+        let x = tensor::<f32>(&[1, 1, 2, 2], &data);
+        let g = max_pool_grad(
+            &x,
+            &tensor::<f32>(&[1, 1, 1, 1], &[1.0]),
+            &[2, 2],
+            &[2, 2],
+            &[(0, 0); 2],
+        );
+        assert_eq!(values(&g.unwrap()), want.to_vec(), "{data:?}");
+    }
+}
+
+#[test]
 fn gradients_match_finite_differences() {
     let (x, window, strides, padding) = ([1, 2, 5, 4], [2, 3], [2, 1], [(1, 0), (1, 1)]);
     let (xt, mut xv) = random_tensor(&x, 21);

@@ -155,33 +155,23 @@ pub(crate) fn reduce_view<T: Element, R: Reducer<T>>(
         // Too few outputs to share out: split the reduced range instead and
         // combine each worker's partial accumulators.
         let per = red.div_ceil(threads);
-        let partials: Vec<Vec<R::Acc>> = std::thread::scope(|scope| {
-            let handles: Vec<_> = (0..threads)
-                .map(|w| {
-                    let (r0, r1) = ((w * per).min(red), ((w + 1) * per).min(red));
-                    scope.spawn(move || {
-                        let mut part = vec![r.init(); n_out];
-                        for o in 0..outer {
-                            accumulate(
-                                r,
-                                x,
-                                red,
-                                inner,
-                                o,
-                                0,
-                                r0,
-                                r1,
-                                &mut part[o * inner..(o + 1) * inner],
-                            );
-                        }
-                        part
-                    })
-                })
-                .collect();
-            handles
-                .into_iter()
-                .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
-                .collect()
+        let partials = crate::parallel::map_tasks(threads, |w| {
+            let (r0, r1) = ((w * per).min(red), ((w + 1) * per).min(red));
+            let mut part = vec![r.init(); n_out];
+            for o in 0..outer {
+                accumulate(
+                    r,
+                    x,
+                    red,
+                    inner,
+                    o,
+                    0,
+                    r0,
+                    r1,
+                    &mut part[o * inner..(o + 1) * inner],
+                );
+            }
+            part
         });
         for part in partials {
             for (a, p) in acc.iter_mut().zip(part) {
