@@ -399,12 +399,15 @@ pub(crate) fn for_each_image_run<T: Send>(
     }
     crate::parallel::scope(|s| {
         let f = &f;
-        let mut rest = out;
-        for &(first, count) in &runs {
-            let (head, tail) = std::mem::take(&mut rest).split_at_mut(count * per_image);
-            s.spawn(move |_| f(first, head));
+        let ((first, _), spawned) = runs.split_first().expect("at least two runs");
+        let (mut head, mut rest) = out.split_at_mut(runs[0].1 * per_image);
+        for &(start, count) in spawned {
+            let (run, tail) = std::mem::take(&mut rest).split_at_mut(count * per_image);
+            s.spawn(move |_| f(start, run));
             rest = tail;
         }
+        // The calling thread takes the first run instead of idling.
+        f(*first, std::mem::take(&mut head));
     });
 }
 

@@ -46,12 +46,18 @@ pub fn copy_strided<T: Copy + Send + Sync>(src: &[T], sv: &View, dst: &mut [T], 
             let (head, tail) = std::mem::take(&mut rest).split_at_mut(take);
             rest = tail;
             let s_off = so + a as isize * ss[0];
-            scope.spawn(move |_| {
+            let mut copy = move || {
                 let mut d = dims.clone();
                 d[0] = n;
                 copy_serial(src, s_off, ss, head, 0, ds, &d);
-            });
+            };
             a += n;
+            // The calling thread copies the last block itself.
+            if a < dims[0] {
+                scope.spawn(move |_| copy());
+            } else {
+                copy();
+            }
         }
     });
 }
@@ -160,9 +166,11 @@ pub fn for_each_rows_mut<U: Send>(
     let per = rows.div_ceil(chunks) * row_len;
     crate::parallel::scope(|s| {
         let f = &f;
-        for (i, chunk) in out.chunks_mut(per).enumerate() {
-            s.spawn(move |_| f(i * per / row_len, chunk));
+        let (head, tail) = out.split_at_mut(per.min(out.len()));
+        for (i, chunk) in tail.chunks_mut(per).enumerate() {
+            s.spawn(move |_| f((i + 1) * per / row_len, chunk));
         }
+        f(0, head);
     });
 }
 

@@ -2,18 +2,21 @@
 //!
 //! Every parallel kernel, and the GEMM crate, runs its pieces on rayon's
 //! global pool, sized once to [`num_threads`]. Workers live as long as the
-//! library, so a parallel op costs a task hand-off (a few microseconds), not
-//! a thread spawn per chunk (tens of microseconds, far more when the host
-//! steals CPU time). Small ops still run on the calling thread. Above a size
-//! threshold, work is cut into one contiguous chunk per core.
+//! library, so a parallel op costs a task hand-off, not a thread spawn per
+//! chunk. The calling thread (a BEAM dirty scheduler) computes one piece
+//! itself while the workers take the others, so an op waits for at most one
+//! worker to wake. Waking a sleeping worker still costs tens of
+//! microseconds on a virtual machine, which is why small ops stay on the
+//! calling thread and the grain is large.
 
 use std::sync::OnceLock;
 
-/// Elements below which elementwise work stays on one thread. Handing a
-/// chunk to a worker and waiting for it costs a few microseconds; an
-/// elementwise pass over 64 Ki elements takes ~20 µs, so parallelism starts
-/// to pay above it.
-pub const ELEMENTWISE_GRAIN: usize = 1 << 16;
+/// Elements each thread's chunk of elementwise work must hold. Measured
+/// from Elixir on the 2-core VM (2026-11-22): a bias add over 1024×128 f32
+/// took 72 µs on one thread and 166 µs split in two (the worker's wake-up
+/// and the BEAM's spinning schedulers cost more than the half saved), so
+/// an op is split only from 2 × 128 Ki elements.
+pub const ELEMENTWISE_GRAIN: usize = 1 << 17;
 
 /// The number of worker threads ops may use: `MYELIN_NUM_THREADS` if set,
 /// otherwise the number of available cores. The first call sizes the worker
@@ -36,12 +39,14 @@ pub fn num_threads() -> usize {
     })
 }
 
-/// Runs `body` with a scope whose spawned tasks run on the worker pool, and
-/// returns once all of them have finished. A panic in a task is re-raised
-/// here, for the NIF guard to turn into an Elixir exception.
-pub fn scope<'s, R: Send>(body: impl FnOnce(&rayon::Scope<'s>) -> R + Send) -> R {
+/// Runs `body` on the calling thread with a scope whose spawned tasks run on
+/// the worker pool, and returns once all of them have finished. Callers
+/// spawn all pieces but one and compute that one in `body`. A panic in a
+/// task is re-raised here, for the NIF guard to turn into an Elixir
+/// exception.
+pub fn scope<'s, R>(body: impl FnOnce(&rayon::Scope<'s>) -> R) -> R {
     num_threads();
-    rayon::scope(body)
+    rayon::in_place_scope(body)
 }
 
 /// `f(0) .. f(n - 1)`, computed in parallel on the worker pool, in order.
@@ -49,9 +54,13 @@ pub fn map_tasks<R: Send>(n: usize, f: impl Fn(usize) -> R + Sync) -> Vec<R> {
     let mut slots: Vec<Option<R>> = (0..n).map(|_| None).collect();
     scope(|s| {
         let f = &f;
-        for (i, slot) in slots.iter_mut().enumerate() {
-            s.spawn(move |_| *slot = Some(f(i)));
+        let Some((first, rest)) = slots.split_first_mut() else {
+            return;
+        };
+        for (i, slot) in rest.iter_mut().enumerate() {
+            s.spawn(move |_| *slot = Some(f(i + 1)));
         }
+        *first = Some(f(0));
     });
     // `scope` returns only after every task ran or re-raises its panic.
     slots.into_iter().map(|r| r.expect("every task ran")).collect()
@@ -75,8 +84,13 @@ pub fn for_each_chunk_mut<U: Send>(out: &mut [U], grain: usize, f: impl Fn(usize
     let per = out.len().div_ceil(chunks);
     scope(|s| {
         let f = &f;
-        for (i, chunk) in out.chunks_mut(per).enumerate() {
+        let mut chunks = out.chunks_mut(per).enumerate();
+        let first = chunks.next();
+        for (i, chunk) in chunks {
             s.spawn(move |_| f(i * per, chunk));
+        }
+        if let Some((_, chunk)) = first {
+            f(0, chunk);
         }
     });
 }
