@@ -138,8 +138,13 @@ fn disjoint_windows_with_ties_and_nan() {
     let padding = [(0, 0), (1, 0)];
     let out = pool_output_shape("test", &s(&x), &[2, 2], &[2, 2], &padding).unwrap();
     let (dyt, dyv) = random_tensor(out.dims(), 5);
-    let [_, _, dmax, _] = reference(&x, &xv, &dyv, &[2, 2], &[2, 2], &padding);
-    let g = max_pool_grad(&tensor::<f64>(&x, &xv), &dyt, &[2, 2], &[2, 2], &padding).unwrap();
+    let [max, _, dmax, _] = reference(&x, &xv, &dyv, &[2, 2], &[2, 2], &padding);
+    let xt = tensor::<f64>(&x, &xv);
+    assert_eq!(
+        values(&pool(PoolKind::Max, &xt, &[2, 2], &[2, 2], &padding).unwrap()),
+        max
+    );
+    let g = max_pool_grad(&xt, &dyt, &[2, 2], &[2, 2], &padding).unwrap();
     assert_eq!(values(&g), dmax);
     // The first NaN of a window takes its gradient, wherever it sits.
     for (data, want) in [
@@ -148,6 +153,8 @@ fn disjoint_windows_with_ties_and_nan() {
         ([4.0, 2.0, 4.0, f64::NAN], [0.0, 0.0, 0.0, 1.0]),
     ] {
         let x = tensor::<f32>(&[1, 1, 2, 2], &data);
+        let y = pool(PoolKind::Max, &x, &[2, 2], &[2, 2], &[(0, 0); 2]).unwrap();
+        assert!(values(&y)[0].is_nan(), "{data:?}");
         let g = max_pool_grad(
             &x,
             &tensor::<f32>(&[1, 1, 1, 1], &[1.0]),
