@@ -383,10 +383,7 @@ impl Window<'_> {
         let start = first_row + self.lo;
         let (mut best_at, mut best) = (start, src[start].widen());
         let mut consider = |at: usize, v: T::Compute| {
-            // Non-short-circuit `|` and `&` keep this branch-free, so the
-            // compiler can use conditional moves: with random data a
-            // branch here mispredicts about half the time.
-            let better = (v > best) | (v.is_nan() & !best.is_nan());
+            let better = beats(v, best);
             best_at = if better { at } else { best_at };
             best = if better { v } else { best };
         };
@@ -422,6 +419,16 @@ impl Window<'_> {
                 .for_each(|a| *a += share);
         }
     }
+}
+
+/// Whether `x` is taken as a window's maximum over an earlier `y`: larger,
+/// or the first NaN (NaN counts as largest; ties keep the earlier element).
+/// Non-short-circuit `|` and `&` keep callers branch-free, so the compiler
+/// can use conditional moves or SIMD blends: with random data a branch
+/// here mispredicts about half the time.
+#[inline(always)]
+fn beats<C: Real>(x: C, y: C) -> bool {
+    (x > y) | (x.is_nan() & !y.is_nan())
 }
 
 fn divide<C: Real>(sum: C, divisor: usize) -> C {
@@ -481,13 +488,7 @@ fn forward<T: FloatElement>(kind: PoolKind, w: &Windows, x: &[T]) -> Vec<T> {
 /// over input rows `r0` and `r1`: the forward pass of the target CNN's
 /// pools, branch-free so the pairs de-interleave into SIMD lanes.
 fn max_2x2_row<T: FloatElement>(r0: &[T], r1: &[T], out: &mut [T]) {
-    let max = |x: T::Compute, y: T::Compute| {
-        if (y > x) | (y.is_nan() & !x.is_nan()) {
-            y
-        } else {
-            x
-        }
-    };
+    let max = |x: T::Compute, y: T::Compute| if beats(y, x) { y } else { x };
     for ((top, bottom), o) in r0.chunks_exact(2).zip(r1.chunks_exact(2)).zip(out) {
         let m_top = max(top[0].widen(), top[1].widen());
         *o = T::narrow(max(m_top, max(bottom[0].widen(), bottom[1].widen())));
@@ -602,30 +603,13 @@ fn max_grad<T: FloatElement>(w: &Windows, x: &[T], dy: &[T]) -> Vec<T> {
 /// whole window `base..base + width` of each row in `rows` (not empty).
 #[inline(always)]
 fn interior_argmax_at<T: FloatElement>(src: &[T], rows: &[usize], base: usize, width: usize) -> usize {
-    // `x` is taken over an earlier `y`: larger, or the first NaN.
-    let beats = |x: T::Compute, y: T::Compute| (x > y) | (x.is_nan() & !y.is_nan());
-    if let (2, &[r0, r1]) = (width, rows) {
-        // The 2×2 window as a tree of three comparisons instead of a chain
-        // of four: half the dependent latency. Ties keep the earlier one.
-        let pick = |i: usize, j: usize| {
-            let (a, b) = (src[i].widen(), src[j].widen());
-            if beats(b, a) {
-                (j, b)
-            } else {
-                (i, a)
-            }
-        };
-        let (top, bottom) = (pick(r0 + base, r0 + base + 1), pick(r1 + base, r1 + base + 1));
-        return if beats(bottom.1, top.1) { bottom.0 } else { top.0 };
-    }
     let mut best_at = rows[0] + base;
     let mut best = src[best_at].widen();
     for &row in rows {
         let at = row + base;
         for (k, v) in src[at..at + width].iter().enumerate() {
             let v = v.widen();
-            // Branch-free (see `Window::argmax`); the first element
-            // compares equal to itself and is not taken twice.
+            // The first element compares equal to itself: not taken twice.
             let better = beats(v, best);
             best_at = if better { at + k } else { best_at };
             best = if better { v } else { best };
@@ -646,7 +630,6 @@ fn split_rows_mut<T>(dst: &mut [T], a: usize, b: usize, len: usize) -> (&mut [T]
 /// no branches or index arithmetic, so it vectorizes (pairs de-interleave
 /// into SIMD lanes): about 4x the per-window search.
 fn grad_2x2_row<T: FloatElement>(r0: &[T], r1: &[T], g: &[T], o0: &mut [T], o1: &mut [T]) {
-    let beats = |x: T::Compute, y: T::Compute| (x > y) | (x.is_nan() & !y.is_nan());
     let windows = r0.chunks_exact(2).zip(r1.chunks_exact(2));
     let outs = o0.chunks_exact_mut(2).zip(o1.chunks_exact_mut(2));
     for (((top, bottom), (out0, out1)), &gc) in windows.zip(outs).zip(g) {
