@@ -9,6 +9,8 @@
 # --cnn trains the CNN instead (conv3x3x32-relu-maxpool2-conv3x3x64-relu-
 # maxpool2-dense128-relu-dense10, 3 epochs by default).
 
+Code.require_file("models.exs", __DIR__)
+
 {opts, _, _} =
   OptionParser.parse(System.argv(),
     strict: [
@@ -42,21 +44,7 @@ images = fn x -> if cnn, do: Myelin.Tensor.reshape(x, {elem(x.shape, 0), 1, 28, 
 {x_test, y_test} = data.test
 x_test = images.(x_test)
 
-model =
-  if cnn do
-    Myelin.input("image", shape: {nil, 1, 28, 28})
-    |> Myelin.conv(32, kernel_size: 3, channels: :first, activation: :relu)
-    |> Myelin.max_pool(kernel_size: 2, channels: :first)
-    |> Myelin.conv(64, kernel_size: 3, channels: :first, activation: :relu)
-    |> Myelin.max_pool(kernel_size: 2, channels: :first)
-    |> Myelin.flatten()
-    |> Myelin.dense(128, activation: :relu)
-    |> Myelin.dense(10, activation: :softmax)
-  else
-    Myelin.input("image", shape: {nil, 784})
-    |> Myelin.dense(128, activation: :relu)
-    |> Myelin.dense(10, activation: :softmax)
-  end
+model = if cnn, do: Myelin.BenchModels.cnn(), else: Myelin.BenchModels.mlp()
 
 kind = if cnn, do: "CNN", else: "MLP 784-128-10"
 

@@ -9,6 +9,7 @@
 # Environment: BENCH_EPOCHS (timed MLP epochs after one warm-up epoch, 3),
 # BENCH_CNN_WARMUP (CNN warm-up steps, 20), BENCH_INFER_CALLS (batch-1 calls,
 # 5000), BENCH_DATA (the Fashion-MNIST directory), MYELIN_NUM_THREADS.
+Code.require_file("models.exs", __DIR__)
 alias Myelin.Tensor, as: T
 
 defmodule TrainBench do
@@ -73,10 +74,7 @@ defmodule TrainBench do
     {x, y} = data.train
     {x_test, y_test} = data.test
 
-    model =
-      Myelin.input("image", shape: {nil, 784})
-      |> Myelin.dense(128, activation: :relu)
-      |> Myelin.dense(10, activation: :softmax)
+    model = Myelin.BenchModels.mlp()
 
     state =
       model
@@ -142,15 +140,7 @@ defmodule TrainBench do
     {x, y} = data.train
     x = T.reshape(x, {elem(x.shape, 0), 1, 28, 28})
 
-    model =
-      Myelin.input("image", shape: {nil, 1, 28, 28})
-      |> Myelin.conv(32, kernel_size: 3, channels: :first, activation: :relu)
-      |> Myelin.max_pool(kernel_size: 2, channels: :first)
-      |> Myelin.conv(64, kernel_size: 3, channels: :first, activation: :relu)
-      |> Myelin.max_pool(kernel_size: 2, channels: :first)
-      |> Myelin.flatten()
-      |> Myelin.dense(128, activation: :relu)
-      |> Myelin.dense(10, activation: :softmax)
+    model = Myelin.BenchModels.cnn()
 
     halt_warmup = fn state ->
       if state.epoch == 0 and state.iteration >= warmup,

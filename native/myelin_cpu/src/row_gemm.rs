@@ -101,3 +101,59 @@ fn portable<T: Float>(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The product from its definition, in f64.
+    fn reference(m: usize, n: usize, k: usize, lhs: &[f32], rhs: &[f32]) -> Vec<f64> {
+        let mut out = vec![0.0; m * n];
+        for i in 0..m {
+            for j in 0..n {
+                out[i * n + j] = (0..k)
+                    .map(|q| lhs[i * k + q] as f64 * rhs[q * n + j] as f64)
+                    .sum();
+            }
+        }
+        out
+    }
+
+    /// Every copy of the loop this CPU can run, not only the one the
+    /// dispatcher picks here: the AVX2 and portable copies are what other
+    /// machines run. `k` leaves an unroll remainder, `n` a vector tail.
+    #[test]
+    fn every_compiled_copy_matches_the_definition() {
+        let (m, n, k) = (1, 37, 131);
+        let lhs: Vec<f32> = (0..m * k).map(|i| (i % 9) as f32 * 0.5 - 2.0).collect();
+        let rhs: Vec<f32> = (0..k * n).map(|i| (i % 13) as f32 * 0.25 - 1.5).collect();
+        let want = reference(m, n, k, &lhs, &rhs);
+        type Kernel = fn(usize, usize, usize, &[f32], (usize, usize), &[f32], &mut [f32]);
+        let mut copies: Vec<(&str, Kernel)> = vec![
+            ("portable", portable::<f32>),
+            ("dispatch", rows_times_matrix::<f32>),
+        ];
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
+                // SAFETY: the features were just detected.
+                copies.push(("avx2", |m, n, k, l, ls, r, o| unsafe {
+                    avx2(m, n, k, l, ls, r, o)
+                }));
+            }
+            if std::is_x86_feature_detected!("avx512f") {
+                // SAFETY: as above.
+                copies.push(("avx512", |m, n, k, l, ls, r, o| unsafe {
+                    avx512(m, n, k, l, ls, r, o)
+                }));
+            }
+        }
+        for (name, kernel) in copies {
+            let mut out = vec![f32::NAN; m * n];
+            kernel(m, n, k, &lhs, (k, 1), &rhs, &mut out);
+            for (j, (&got, &w)) in out.iter().zip(&want).enumerate() {
+                assert!((got as f64 - w).abs() < 1e-3, "{name}, output {j}: {got} vs {w}");
+            }
+        }
+    }
+}
