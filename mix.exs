@@ -103,7 +103,7 @@ defmodule Myelin.MixProject do
   end
 
   def application do
-    [extra_applications: [:logger]]
+    [extra_applications: [:logger], mod: {Myelin.Application, []}]
   end
 
   defp elixirc_paths(:test), do: ["lib", "test/support"]

@@ -284,14 +284,142 @@ defmodule Myelin do
   end
 
   @doc """
-  A custom layer: `fun` receives the input tensors and computes with
-  `Myelin.Tensor` ops; it is traced into the graph and trains like the
-  built-in layers.
+  A custom layer, as `Axon.layer/3`: `fun` receives the layer's `inputs`
+  (models, and parameters declared with `param/3`, in the order given) as
+  tensors and computes with `Myelin.Tensor` ops (or calls `grad/3`,
+  `jit/2`). It is traced into the model's graph, so it trains like the
+  built-in layers: its parameters are in the model state under the layer's
+  name and get gradients from the ops' rules. When `fun` takes one more
+  argument than there are inputs, it also receives the layer's options
+  with `mode:` (`:train` or `:inference`).
+
+      iex> scale = fn x, w -> Myelin.Tensor.multiply(x, w) end
+      iex> model =
+      ...>   Myelin.input("x", shape: {nil, 3})
+      ...>   |> then(&Myelin.layer(scale, [&1, Myelin.param("w", {3}, initializer: :ones)], name: "scale"))
+      iex> {init_fn, predict_fn} = Myelin.build(model)
+      iex> state = init_fn.(Myelin.Tensor.iota({1, 3}, type: {:f, 32}), %{})
+      iex> state["scale"]["w"] |> Myelin.Tensor.to_list()
+      [1.0, 1.0, 1.0]
+      iex> predict_fn.(state, Myelin.Tensor.tensor([[1.0, 2.0, 3.0]])) |> Myelin.Tensor.to_list()
+      [[1.0, 2.0, 3.0]]
   """
-  @spec layer(function(), [model()], keyword()) :: model()
+  @spec layer(function(), [model() | Myelin.Param.t()], keyword()) :: model()
   def layer(fun, inputs, opts \\ []) when is_function(fun) and is_list(inputs) do
-    Node.new(:custom, inputs, [fun: fun] ++ opts)
+    {params, models} = Enum.split_with(inputs, &match?(%Myelin.Param{}, &1))
+
+    arguments =
+      Enum.map(inputs, fn
+        %Myelin.Param{name: name} ->
+          {:param, name}
+
+        %Node{} ->
+          :input
+
+        other ->
+          raise ArgumentError,
+                "layer: expected models or params as inputs, got #{inspect(other, limit: 3)}"
+      end)
+
+    Node.new(:custom, models, [fun: fun, arguments: arguments, params: params] ++ opts)
   end
+
+  @doc """
+  A trainable parameter of a custom layer (`layer/3`) named `name`, of
+  `shape`: a tuple, or a function of the layer's input shapes returning
+  one (as `Axon.param/3`). Options: `initializer:` (`:glorot_uniform`; any
+  of `Myelin.Initializers`).
+  """
+  @spec param(String.t(), tuple() | function(), keyword()) :: Myelin.Param.t()
+  def param(name, shape, opts \\ []) when is_binary(name) do
+    opts = Tensor.validate_opts!(opts, [:initializer], :param)
+
+    unless is_tuple(shape) or is_function(shape) do
+      raise ArgumentError,
+            "param: expected a shape tuple or a function of the input shapes, got #{inspect(shape)}"
+    end
+
+    %Myelin.Param{
+      name: name,
+      shape: shape,
+      initializer: Keyword.get(opts, :initializer, :glorot_uniform)
+    }
+  end
+
+  ## Function transforms
+
+  @doc """
+  The value of `fun` applied to `args` (a list, one element per argument)
+  and its gradient with respect to the arguments at `argnums:` (0; an
+  index, or a list of indices). As `jax.value_and_grad`.
+
+  `fun` is ordinary `Myelin.Tensor` code returning a float scalar.
+  Arguments may be tensors, numbers (they become scalar tensors), or
+  tuples, maps and lists of them (`Myelin.Tree`); a gradient has the
+  structure of its argument (a list of them for a list of `argnums:`).
+  With `has_aux: true`, `fun` returns `{value, aux}` and the result is
+  `{{value, aux}, grads}`.
+
+  The function is traced once per argument signature (shapes, types and
+  any non-tensor terms) and compiled with its gradient into one graph
+  that the engine runs; later calls with the same signature are one
+  engine call. Elixir control flow runs while tracing, as in JAX: branch
+  on data with `Myelin.Tensor.select/3`. Calls nest (grad of grad; grad
+  inside `jit/2` or a custom layer).
+
+      iex> f = fn x -> Myelin.Tensor.sum(Myelin.Tensor.multiply(x, x)) end
+      iex> {value, grad} = Myelin.value_and_grad(f, [Myelin.Tensor.tensor([1.0, 2.0, 3.0])])
+      iex> Myelin.Tensor.to_number(value)
+      14.0
+      iex> Myelin.Tensor.to_list(grad)
+      [2.0, 4.0, 6.0]
+  """
+  @spec value_and_grad(function(), list(), keyword()) :: {term(), term()}
+  defdelegate value_and_grad(fun, args, opts \\ []), to: Myelin.Transforms
+
+  @doc """
+  The gradient of `fun` at `args`; options and structure as
+  `value_and_grad/3` (with `has_aux: true`, returns `{grads, aux}`).
+
+      iex> loss = fn %{w: w, b: b}, x -> x |> Myelin.Tensor.multiply(w) |> Myelin.Tensor.add(b) |> Myelin.Tensor.sum() end
+      iex> params = %{w: Myelin.Tensor.tensor([1.0, 1.0]), b: Myelin.Tensor.tensor(0.5)}
+      iex> %{w: dw, b: db} = Myelin.grad(loss, [params, Myelin.Tensor.tensor([3.0, 4.0])])
+      iex> {Myelin.Tensor.to_list(dw), Myelin.Tensor.to_number(db)}
+      {[3.0, 4.0], 2.0}
+
+  Second derivatives:
+
+      iex> cube = fn x -> Myelin.Tensor.sum(Myelin.Tensor.pow(x, 3)) end
+      iex> d2 = fn x -> Myelin.Tensor.sum(Myelin.grad(cube, [x])) end
+      iex> Myelin.grad(d2, [Myelin.Tensor.tensor([1.0, 2.0])]) |> Myelin.Tensor.to_list()
+      [6.0, 12.0]
+  """
+  @spec grad(function(), list(), keyword()) :: term()
+  defdelegate grad(fun, args, opts \\ []), to: Myelin.Transforms
+
+  @doc """
+  `fun` compiled: the returned function (of the same arity, up to 6) traces
+  `fun` once per argument signature, compiles the graph (planned buffers,
+  fused elementwise chains) and caches it, so each later call is one engine
+  call. Results equal `fun`'s eager results. Arguments and results as in
+  `value_and_grad/3`; tensors `fun` captures become constants of the
+  compiled graph (keyed by the captured values; see `Myelin.CompileCache`).
+
+      iex> f = Myelin.jit(fn x, y -> x |> Myelin.Tensor.multiply(y) |> Myelin.Tensor.add(1.0) end)
+      iex> f.(Myelin.Tensor.tensor([1.0, 2.0]), Myelin.Tensor.tensor([3.0, 4.0])) |> Myelin.Tensor.to_list()
+      [4.0, 9.0]
+  """
+  @spec jit(function(), keyword()) :: function()
+  defdelegate jit(fun, opts \\ []), to: Myelin.Transforms
+
+  @doc """
+  Calls `fun` compiled (as `jit/2`) on the list `args`.
+
+      iex> Myelin.jit_apply(fn {a, b} -> Myelin.Tensor.subtract(a, b) end, [{5.0, 3.0}]) |> Myelin.Tensor.to_number()
+      2.0
+  """
+  @spec jit_apply(function(), list(), keyword()) :: term()
+  defdelegate jit_apply(fun, args, opts \\ []), to: Myelin.Transforms
 
   ## Building and running
 

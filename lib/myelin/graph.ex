@@ -42,6 +42,11 @@ defmodule Myelin.Graph do
   @spec param(t(), tuple(), Myelin.Tensor.Type.t()) :: Tensor.t()
   def param(graph, shape, type), do: graph |> Native.graph_param(type, shape) |> node(graph)
 
+  @doc "Adds the concrete tensor `t` as a constant; returns its traced tensor."
+  @spec constant(t(), Tensor.t()) :: Tensor.t()
+  def constant(graph, %Tensor{ref: ref}) when is_reference(ref),
+    do: graph |> Native.graph_constant(ref) |> node(graph)
+
   @doc "True when `t` is a traced tensor."
   @spec traced?(term()) :: boolean()
   def traced?(%Tensor{ref: {:node, _, _}}), do: true

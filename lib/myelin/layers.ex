@@ -42,6 +42,19 @@ defmodule Myelin.Layers do
 
   def params(:conv, [shape], opts), do: Myelin.Layers.Conv.params(shape, opts)
 
+  def params(:custom, shapes, opts) do
+    for %Myelin.Param{name: name, shape: shape, initializer: init} <- opts[:params] || [] do
+      shape = if is_function(shape), do: Kernel.apply(shape, shapes), else: shape
+
+      unless is_tuple(shape) and Enum.all?(Tuple.to_list(shape), &(is_integer(&1) and &1 >= 0)) do
+        raise ArgumentError,
+              "param #{inspect(name)}: expected its shape to be a tuple of sizes, got #{inspect(shape)}"
+      end
+
+      {name, shape, init}
+    end
+  end
+
   def params(_op, _shapes, _opts), do: []
 
   @doc """
@@ -201,5 +214,21 @@ defmodule Myelin.Layers do
   def apply(:global_avg_pool, [x], _p, opts, _mode),
     do: Myelin.Layers.Conv.global_pool(:avg, x, opts)
 
-  def apply(:custom, xs, _p, opts, _mode), do: Kernel.apply(opts[:fun], xs)
+  def apply(:custom, xs, p, opts, mode) do
+    fun = opts[:fun]
+    arguments = opts[:arguments] || Enum.map(xs, fn _ -> :input end)
+
+    {args, []} =
+      Enum.map_reduce(arguments, xs, fn
+        :input, [x | rest] -> {x, rest}
+        {:param, name}, rest -> {Map.fetch!(p, name), rest}
+      end)
+
+    if is_function(fun, length(args) + 1) do
+      layer_opts = opts |> Keyword.drop([:fun, :arguments, :params]) |> Keyword.put(:mode, mode)
+      Kernel.apply(fun, args ++ [layer_opts])
+    else
+      Kernel.apply(fun, args)
+    end
+  end
 end
