@@ -5,7 +5,7 @@
 //! below then see two tensors of one type and run through [`zip2`].
 
 use crate::cast::as_type;
-use crate::float::FloatElement;
+use crate::float::{FloatElement, Real};
 use crate::integer::IntElement;
 use crate::zip::zip2;
 use myelin_core::ops::binary::BinaryClass;
@@ -13,7 +13,7 @@ use myelin_core::ops::BinaryOp;
 use myelin_core::{
     dispatch_dtype, dispatch_float, dispatch_integer, DType, Element, Error, Result, Shape, Tensor,
 };
-use num_traits::{CheckedRem, Float};
+use num_traits::CheckedRem;
 
 /// Applies `op` to `a` and `b`, broadcasting them to a common shape.
 pub fn binary(op: BinaryOp, a: &Tensor, b: &Tensor) -> Result<Tensor> {
@@ -36,33 +36,60 @@ fn no_kernel(op: BinaryOp, dtype: DType) -> Result<Tensor> {
     Err(Error::internal(op.name(), format!("no kernel for type {dtype}")))
 }
 
-/// Zips two float tensors through `g`, computed in the type's compute
-/// precision (f32 for the half types).
-fn zip_float<T: FloatElement>(
-    a: &Tensor,
-    b: &Tensor,
-    shape: &Shape,
-    g: impl Fn(T::Compute, T::Compute) -> T::Compute + Sync,
-) -> Result<Tensor> {
-    zip2::<T, T, T>(a, b, shape, |x, y| T::narrow(g(x.widen(), y.widen())))
+/// A kernel generic over a float binary op's per-element formula: the one
+/// table of formulas ([`with_float_binary`]) serves the eager kernel (which
+/// broadcasts whole tensors) and the fused one (`lanes.rs`), so both give
+/// the same bits.
+pub(crate) trait FloatBinaryKernel<C> {
+    /// What the kernel returns.
+    type Output;
+    /// Runs the kernel with the formula `f`.
+    fn run<F: Fn(C, C) -> C + Sync + Copy>(self, f: F) -> Self::Output;
 }
 
-fn float_binary<T: FloatElement>(op: BinaryOp, a: &Tensor, b: &Tensor, s: &Shape) -> Result<Tensor> {
+/// Runs `kernel` with the per-element formula of the float op `op`,
+/// computed in `C` (f32 for the half types, as PyTorch's CPU kernels do).
+pub(crate) fn with_float_binary<C: Real, K: FloatBinaryKernel<C>>(op: BinaryOp, kernel: K) -> Result<K::Output> {
     use BinaryOp::*;
-    match op {
-        Add => zip_float::<T>(a, b, s, |x, y| x + y),
-        Subtract => zip_float::<T>(a, b, s, |x, y| x - y),
-        Multiply => zip_float::<T>(a, b, s, |x, y| x * y),
-        Divide => zip_float::<T>(a, b, s, |x, y| x / y),
-        Pow => zip_float::<T>(a, b, s, |x, y| x.powf(y)),
+    Ok(match op {
+        Add => kernel.run(|x, y| x + y),
+        Subtract => kernel.run(|x, y| x - y),
+        Multiply => kernel.run(|x, y| x * y),
+        Divide => kernel.run(|x, y| x / y),
+        Pow => kernel.run(|x: C, y| x.powf(y)),
         // Rust's float `%` is C's fmod: the result has the dividend's sign.
-        Remainder => zip_float::<T>(a, b, s, |x, y| x % y),
-        Atan2 => zip_float::<T>(a, b, s, |x, y| x.atan2(y)),
+        Remainder => kernel.run(|x, y| x % y),
+        Atan2 => kernel.run(|x: C, y| x.atan2(y)),
         // NaN in either operand gives NaN (Float::min/max would drop it).
-        Min => zip_float::<T>(a, b, s, |x, y| if x.is_nan() || x < y { x } else { y }),
-        Max => zip_float::<T>(a, b, s, |x, y| if x.is_nan() || x > y { x } else { y }),
-        _ => Err(Error::internal(op.name(), "not a float-to-float op")),
+        Min => kernel.run(|x: C, y| if x.is_nan() || x < y { x } else { y }),
+        Max => kernel.run(|x: C, y| if x.is_nan() || x > y { x } else { y }),
+        _ => return Err(Error::internal(op.name(), "not a float-to-float op")),
+    })
+}
+
+/// The eager kernel: zips two whole float tensors with broadcasting.
+struct ZipFloat<'a, T> {
+    a: &'a Tensor,
+    b: &'a Tensor,
+    shape: &'a Shape,
+    storage: std::marker::PhantomData<T>,
+}
+
+impl<T: FloatElement> FloatBinaryKernel<T::Compute> for ZipFloat<'_, T> {
+    type Output = Result<Tensor>;
+    fn run<F: Fn(T::Compute, T::Compute) -> T::Compute + Sync + Copy>(self, f: F) -> Result<Tensor> {
+        zip2::<T, T, T>(self.a, self.b, self.shape, |x, y| T::narrow(f(x.widen(), y.widen())))
     }
+}
+
+fn float_binary<T: FloatElement>(op: BinaryOp, a: &Tensor, b: &Tensor, shape: &Shape) -> Result<Tensor> {
+    let kernel = ZipFloat::<T> {
+        a,
+        b,
+        shape,
+        storage: std::marker::PhantomData,
+    };
+    with_float_binary::<T::Compute, _>(op, kernel)?
 }
 
 /// The integer types, with the extra arithmetic the binary ops need.

@@ -79,31 +79,44 @@ pub trait FloatElement: Element {
     fn widen(self) -> Self::Compute;
     /// Rounds back from the compute type.
     fn narrow(v: Self::Compute) -> Self;
+    /// The values as the compute type, when it is the storage type (f32,
+    /// f64), so kernels can skip widening.
+    fn as_compute(values: &[Self]) -> Option<&[Self::Compute]> {
+        let _ = values;
+        None
+    }
+    /// As [`FloatElement::as_compute`], for output buffers.
+    fn as_compute_mut(values: &mut [Self]) -> Option<&mut [Self::Compute]> {
+        let _ = values;
+        None
+    }
 }
 
-impl FloatElement for f32 {
-    type Compute = f32;
-    #[inline(always)]
-    fn widen(self) -> f32 {
-        self
-    }
-    #[inline(always)]
-    fn narrow(v: f32) -> Self {
-        v
-    }
+/// Implements [`FloatElement`] for a type computed in itself.
+macro_rules! impl_float_element_native {
+    ($t:ty) => {
+        impl FloatElement for $t {
+            type Compute = $t;
+            #[inline(always)]
+            fn widen(self) -> $t {
+                self
+            }
+            #[inline(always)]
+            fn narrow(v: $t) -> Self {
+                v
+            }
+            fn as_compute(values: &[Self]) -> Option<&[$t]> {
+                Some(values)
+            }
+            fn as_compute_mut(values: &mut [Self]) -> Option<&mut [$t]> {
+                Some(values)
+            }
+        }
+    };
 }
 
-impl FloatElement for f64 {
-    type Compute = f64;
-    #[inline(always)]
-    fn widen(self) -> f64 {
-        self
-    }
-    #[inline(always)]
-    fn narrow(v: f64) -> Self {
-        v
-    }
-}
+impl_float_element_native!(f32);
+impl_float_element_native!(f64);
 
 impl FloatElement for f16 {
     type Compute = f32;

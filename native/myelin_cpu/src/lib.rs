@@ -12,6 +12,7 @@ pub mod creation;
 pub mod cumulative;
 pub mod dot;
 pub mod float;
+pub mod fused;
 pub mod indexing;
 pub mod integer;
 pub mod layout;

@@ -7,7 +7,6 @@ use crate::parallel::{map_chunks, ELEMENTWISE_GRAIN};
 use myelin_core::ops::unary::UnaryClass;
 use myelin_core::ops::UnaryOp;
 use myelin_core::{dispatch_dtype, dispatch_float, dispatch_integer, Element, Error, Result, Tensor};
-use num_traits::Float;
 
 /// Applies `op` to every element of `t`.
 pub fn unary(op: UnaryOp, t: &Tensor) -> Result<Tensor> {
@@ -43,53 +42,114 @@ pub(crate) fn map_elements<S: Element, D: Element>(t: &Tensor, f: impl Fn(S) -> 
     Tensor::from_vec(t.shape().clone(), out)
 }
 
-/// Maps a float tensor through `f`, computed in the type's compute precision.
-fn map_float<T: FloatElement>(t: &Tensor, f: impl Fn(T::Compute) -> T::Compute + Sync) -> Result<Tensor> {
-    map_elements::<T, T>(t, |x| T::narrow(f(x.widen())))
+/// A kernel generic over a float unary op's formula, given as a function
+/// over slices of the compute type (so an op can use a vectorized routine).
+/// The one table of formulas ([`with_float_unary`]) serves the eager kernel
+/// and the fused one (`fused.rs`), so both give the same bits.
+pub(crate) trait FloatUnaryKernel<C> {
+    /// What the kernel returns.
+    type Output;
+    /// Runs the kernel with `f`, which maps `x` into `out` (same length).
+    fn run<F: Fn(&[C], &mut [C]) + Sync + Copy>(self, f: F) -> Self::Output;
+}
+
+/// `out[i] = f(x[i])`.
+#[inline(always)]
+fn each<C: Copy>(x: &[C], out: &mut [C], f: impl Fn(C) -> C) {
+    for (o, &v) in out.iter_mut().zip(x) {
+        *o = f(v);
+    }
+}
+
+/// Runs `kernel` with the formula of the float op `op`, computed in `C`.
+pub(crate) fn with_float_unary<C: Real, K: FloatUnaryKernel<C>>(op: UnaryOp, kernel: K) -> Result<K::Output> {
+    use UnaryOp::*;
+    let one = C::one();
+    Ok(match op {
+        Negate => kernel.run(|x, o| each(x, o, |v| -v)),
+        Abs => kernel.run(|x, o| each(x, o, |v: C| v.abs())),
+        Sign => kernel.run(|x, o| {
+            each(x, o, |v: C| if v.is_nan() || v == C::ZERO { v } else { v.signum() })
+        }),
+        Floor => kernel.run(|x, o| each(x, o, |v: C| v.floor())),
+        Ceil => kernel.run(|x, o| each(x, o, |v: C| v.ceil())),
+        Round => kernel.run(|x, o| each(x, o, |v: C| v.round())),
+        Exp => kernel.run(|x, o| each(x, o, |v: C| v.exp())),
+        Expm1 => kernel.run(|x, o| each(x, o, |v: C| v.exp_m1())),
+        Log => kernel.run(|x, o| each(x, o, |v: C| v.ln())),
+        Log1p => kernel.run(|x, o| each(x, o, |v: C| v.ln_1p())),
+        Sqrt => kernel.run(|x, o| each(x, o, |v: C| v.sqrt())),
+        Rsqrt => kernel.run(move |x, o| each(x, o, |v: C| one / v.sqrt())),
+        Cbrt => kernel.run(|x, o| each(x, o, |v: C| v.cbrt_())),
+        Sin => kernel.run(|x, o| each(x, o, |v: C| v.sin())),
+        Cos => kernel.run(|x, o| each(x, o, |v: C| v.cos())),
+        Tan => kernel.run(|x, o| each(x, o, |v: C| v.tan())),
+        Asin => kernel.run(|x, o| each(x, o, |v: C| v.asin())),
+        Acos => kernel.run(|x, o| each(x, o, |v: C| v.acos())),
+        Atan => kernel.run(|x, o| each(x, o, |v: C| v.atan())),
+        Sinh => kernel.run(|x, o| each(x, o, |v: C| v.sinh())),
+        Cosh => kernel.run(|x, o| each(x, o, |v: C| v.cosh())),
+        Tanh => kernel.run(|x, o| each(x, o, |v: C| v.tanh())),
+        Asinh => kernel.run(|x, o| each(x, o, |v: C| v.asinh_())),
+        Acosh => kernel.run(|x, o| each(x, o, |v: C| v.acosh_())),
+        Atanh => kernel.run(|x, o| each(x, o, |v: C| v.atanh_())),
+        Sigmoid => kernel.run(|x, o| each(x, o, sigmoid)),
+        Erf => kernel.run(|x, o| each(x, o, |v: C| v.erf())),
+        Erfc => kernel.run(|x, o| each(x, o, |v: C| v.erfc())),
+        IsNan | IsInfinity | LogicalNot | BitwiseNot => {
+            return Err(Error::internal(op.name(), "not a float-to-float op"))
+        }
+    })
+}
+
+/// Values widened per block when a half type is computed in f32.
+const WIDEN_BLOCK: usize = 1024;
+
+/// The eager kernel: maps a whole float tensor, in parallel for large ones.
+struct MapFloat<'a, T> {
+    t: &'a Tensor,
+    storage: std::marker::PhantomData<T>,
+}
+
+impl<T: FloatElement> FloatUnaryKernel<T::Compute> for MapFloat<'_, T> {
+    type Output = Result<Tensor>;
+    fn run<F: Fn(&[T::Compute], &mut [T::Compute]) + Sync + Copy>(self, f: F) -> Result<Tensor> {
+        let src = self.t.as_slice::<T>()?;
+        let mut out = vec![T::ZERO; src.len()];
+        map_chunks(src, &mut out, ELEMENTWISE_GRAIN, |i, o| {
+            match (T::as_compute(i), T::as_compute_mut(o)) {
+                (Some(i), Some(o)) => f(i, o),
+                // Half types: widen a block, compute, round back.
+                _ => {
+                    let zero = <T::Compute as Element>::ZERO;
+                    let (mut wide, mut res) = ([zero; WIDEN_BLOCK], [zero; WIDEN_BLOCK]);
+                    for (i, o) in i.chunks(WIDEN_BLOCK).zip(o.chunks_mut(WIDEN_BLOCK)) {
+                        let n = i.len();
+                        each_widen(i, &mut wide[..n]);
+                        f(&wide[..n], &mut res[..n]);
+                        for (d, &v) in o.iter_mut().zip(&res[..n]) {
+                            *d = T::narrow(v);
+                        }
+                    }
+                }
+            }
+        });
+        Tensor::from_vec(self.t.shape().clone(), out)
+    }
+}
+
+fn each_widen<T: FloatElement>(src: &[T], dst: &mut [T::Compute]) {
+    for (d, &v) in dst.iter_mut().zip(src) {
+        *d = v.widen();
+    }
 }
 
 fn float_unary<T: FloatElement>(op: UnaryOp, t: &Tensor) -> Result<Tensor> {
-    use UnaryOp::*;
-    let one = <T::Compute as num_traits::One>::one();
-    match op {
-        Negate => map_float::<T>(t, |x| -x),
-        Abs => map_float::<T>(t, |x| x.abs()),
-        Sign => map_float::<T>(t, |x| {
-            if x.is_nan() || x == <T::Compute as Element>::ZERO {
-                x
-            } else {
-                x.signum()
-            }
-        }),
-        Floor => map_float::<T>(t, |x| x.floor()),
-        Ceil => map_float::<T>(t, |x| x.ceil()),
-        Round => map_float::<T>(t, |x| x.round()),
-        Exp => map_float::<T>(t, |x| x.exp()),
-        Expm1 => map_float::<T>(t, |x| x.exp_m1()),
-        Log => map_float::<T>(t, |x| x.ln()),
-        Log1p => map_float::<T>(t, |x| x.ln_1p()),
-        Sqrt => map_float::<T>(t, |x| x.sqrt()),
-        Rsqrt => map_float::<T>(t, |x| one / x.sqrt()),
-        Cbrt => map_float::<T>(t, |x| x.cbrt_()),
-        Sin => map_float::<T>(t, |x| x.sin()),
-        Cos => map_float::<T>(t, |x| x.cos()),
-        Tan => map_float::<T>(t, |x| x.tan()),
-        Asin => map_float::<T>(t, |x| x.asin()),
-        Acos => map_float::<T>(t, |x| x.acos()),
-        Atan => map_float::<T>(t, |x| x.atan()),
-        Sinh => map_float::<T>(t, |x| x.sinh()),
-        Cosh => map_float::<T>(t, |x| x.cosh()),
-        Tanh => map_float::<T>(t, |x| x.tanh()),
-        Asinh => map_float::<T>(t, |x| x.asinh_()),
-        Acosh => map_float::<T>(t, |x| x.acosh_()),
-        Atanh => map_float::<T>(t, |x| x.atanh_()),
-        Sigmoid => map_float::<T>(t, sigmoid),
-        Erf => map_float::<T>(t, |x| x.erf()),
-        Erfc => map_float::<T>(t, |x| x.erfc()),
-        IsNan | IsInfinity | LogicalNot | BitwiseNot => {
-            Err(Error::internal(op.name(), "not a float-to-float op"))
-        }
-    }
+    let kernel = MapFloat::<T> {
+        t,
+        storage: std::marker::PhantomData,
+    };
+    with_float_unary::<T::Compute, _>(op, kernel)?
 }
 
 /// The logistic function, without overflow for large |x|.

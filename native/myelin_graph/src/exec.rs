@@ -1,12 +1,15 @@
 //! The executor: a graph planned once, run many times.
 //!
-//! Planning keeps only the nodes the outputs need and records, for each
+//! Planning keeps only the nodes the outputs need, fuses chains of
+//! elementwise nodes into single steps (`fusion.rs`) and records, for each
 //! step, which values die there, so every intermediate buffer is released
 //! as soon as its last reader has run (peak memory is the live set, not the
 //! whole graph).
 
+use crate::fusion::{self, Step};
 use crate::graph::{Graph, NodeId};
 use crate::op::Op;
+use myelin_cpu::fused;
 use myelin_core::{Error, Result, Tensor};
 
 /// Multiply-adds of a `dot` counted as one unit of [`Executable::work`].
@@ -19,6 +22,8 @@ pub struct Executable {
     outputs: Vec<NodeId>,
     /// The nodes to compute, in order.
     order: Vec<NodeId>,
+    /// How to compute them: `order` with elementwise chains fused.
+    steps: Vec<Step>,
     /// `release[k]`: values no longer needed after step `k`.
     release: Vec<Vec<NodeId>>,
 }
@@ -42,17 +47,19 @@ impl Executable {
             }
         }
         let order: Vec<NodeId> = (0..n).filter(|&i| needed[i]).collect();
+        let steps = fusion::plan(&graph, &order, &outputs)?;
         let mut last_use = vec![None; n];
-        for (step, &id) in order.iter().enumerate() {
-            for &i in &graph.node(id).inputs {
-                last_use[i] = Some(step);
+        for (k, step) in steps.iter().enumerate() {
+            for &i in step.inputs(&graph) {
+                last_use[i] = Some(k);
             }
         }
-        let mut release = vec![Vec::new(); order.len()];
-        for &id in &order {
-            if let Some(step) = last_use[id] {
+        let mut release = vec![Vec::new(); steps.len()];
+        for step in &steps {
+            let id = step.output();
+            if let Some(k) = last_use[id] {
                 if !outputs.contains(&id) {
-                    release[step].push(id);
+                    release[k].push(id);
                 }
             }
         }
@@ -60,6 +67,7 @@ impl Executable {
             graph,
             outputs,
             order,
+            steps,
             release,
         })
     }
@@ -67,6 +75,11 @@ impl Executable {
     /// The planned graph.
     pub fn graph(&self) -> &Graph {
         &self.graph
+    }
+
+    /// The execution plan: one step per computed node, or per fused chain.
+    pub fn steps(&self) -> &[Step] {
+        &self.steps
     }
 
     /// The output nodes, in the order [`Executable::run`] returns them.
@@ -117,27 +130,27 @@ impl Executable {
         check_values("run", "input", self.graph.inputs(), inputs, &self.graph)?;
         check_values("run", "parameter", self.graph.params(), params, &self.graph)?;
         let mut values: Vec<Option<Tensor>> = vec![None; self.graph.nodes().len()];
-        for (step, &id) in self.order.iter().enumerate() {
-            let node = self.graph.node(id);
-            let value = match &node.op {
-                Op::Input(i) => inputs[*i].clone(),
-                Op::Param(i) => params[*i].clone(),
-                Op::Constant(t) => t.clone(),
-                op => {
-                    let args = node
-                        .inputs
-                        .iter()
-                        .map(|&i| {
-                            values[i].as_ref().ok_or_else(|| {
-                                Error::internal(op.name(), "an operand was released too early")
-                            })
-                        })
-                        .collect::<Result<Vec<&Tensor>>>()?;
-                    op.eval(&args, seed)?
-                }
+        for (k, step) in self.steps.iter().enumerate() {
+            let args = step
+                .inputs(&self.graph)
+                .iter()
+                .map(|&i| {
+                    values[i]
+                        .as_ref()
+                        .ok_or_else(|| Error::internal("run", "an operand was released too early"))
+                })
+                .collect::<Result<Vec<&Tensor>>>()?;
+            let value = match step {
+                Step::Fused(chain) => fused::run(&chain.program, &args)?,
+                Step::Node(id) => match &self.graph.node(*id).op {
+                    Op::Input(i) => inputs[*i].clone(),
+                    Op::Param(i) => params[*i].clone(),
+                    Op::Constant(t) => t.clone(),
+                    op => op.eval(&args, seed)?,
+                },
             };
-            values[id] = Some(value);
-            for &dead in &self.release[step] {
+            values[step.output()] = Some(value);
+            for &dead in &self.release[k] {
                 values[dead] = None;
             }
         }

@@ -16,6 +16,7 @@
 
 mod autodiff;
 mod exec;
+pub mod fusion;
 mod graph;
 mod op;
 pub mod rules;
