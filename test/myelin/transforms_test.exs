@@ -267,6 +267,50 @@ defmodule Myelin.TransformsTest do
     end
   end
 
+  describe "every Myelin.Tensor op traces" do
+    test "compiled results equal eager ones" do
+      x = T.random_normal({3, 4}, seed: 1)
+
+      cases = [
+        fn x -> T.put_slice(x, [0, 0], T.tensor([[1.0]])) end,
+        fn x -> T.stack([x, x], axis: 1) end,
+        fn x -> T.sort(x, axis: 1) end,
+        fn x -> T.argsort(x, axis: 1, direction: :desc) end,
+        fn x -> T.cumulative_sum(x, axis: 1) end,
+        fn x -> T.cumulative_max(x, axis: 0, reverse: true) end,
+        fn x -> T.gather(x, T.tensor([[0, 1], [2, 3]])) end,
+        fn x -> T.indexed_put(x, T.tensor([[0, 1]]), T.tensor([5.0])) end,
+        fn x -> T.bitcast(x, :u32) end,
+        fn x -> T.take_along_axis(x, T.tensor([[0], [1], [2]]), axis: 1) end,
+        fn x -> T.pad(x, 0.0, [{1, 1, 0}, {0, 0, 1}]) end
+      ]
+
+      for f <- cases do
+        assert T.to_binary(Myelin.jit(f).(x)) == T.to_binary(f.(x)), inspect(f)
+      end
+    end
+
+    test "sorting, scans, gathers and scatters have gradients" do
+      loss = fn x, u ->
+        s =
+          x
+          |> T.sort(axis: 1)
+          |> T.cumulative_sum(axis: 1)
+          |> T.multiply(T.iota({3, 4}, type: @f64))
+
+        g = T.gather(x, T.tensor([[0, 1], [2, 3], [0, 1]]))
+        p = T.put_slice(x, [1, 1], T.reshape(u, {1, 2}))
+        q = T.indexed_put(x, T.tensor([[2, 0]]), T.slice(u, [0], [1]))
+        [s, g, p, q] |> Enum.map(&T.sum(T.multiply(&1, &1))) |> Enum.reduce(&T.add/2)
+      end
+
+      args = [rand({3, 4}, 50), rand({2}, 51)]
+      [dx, du] = Myelin.grad(loss, args, argnums: [0, 1])
+      assert_matches_finite_differences(loss, args, dx, 0)
+      assert_matches_finite_differences(loss, args, du, 1)
+    end
+  end
+
   describe "value_and_grad options" do
     test "argnums: a list gives a list of gradients; has_aux returns the aux value" do
       f = fn a, b -> {T.sum(T.multiply(a, b)), %{double: T.multiply(a, 2.0)}} end

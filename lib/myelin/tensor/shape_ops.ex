@@ -165,8 +165,17 @@ defmodule Myelin.Tensor.ShapeOps do
   def stack(tensors, opts \\ []) do
     opts = validate_opts!(opts, [:axis], :stack)
     ts = tensor_list!(tensors, :stack)
-    args = [Enum.map(ts, & &1.ref), int!(Keyword.get(opts, :axis, 0), :stack, "axis")]
-    dispatch(Enum.sum(Enum.map(ts, &size/1)), :stack, :stack_dirty, args)
+    axis = int!(Keyword.get(opts, :axis, 0), :stack, "axis")
+
+    if Myelin.Graph.traced?(Enum.map(ts, & &1.ref)) do
+      # Traced: a new axis on each, then one concatenation (both have rules).
+      ts |> Enum.map(&new_axis(&1, axis)) |> concatenate(axis: axis)
+    else
+      dispatch(Enum.sum(Enum.map(ts, &size/1)), :stack, :stack_dirty, [
+        Enum.map(ts, & &1.ref),
+        axis
+      ])
+    end
   end
 
   @doc """

@@ -49,7 +49,12 @@ pub(crate) trait FloatBinaryKernel<C> {
 
 /// Runs `kernel` with the per-element formula of the float op `op`,
 /// computed in `C` (f32 for the half types, as PyTorch's CPU kernels do).
-pub(crate) fn with_float_binary<C: Real, K: FloatBinaryKernel<C>>(op: BinaryOp, kernel: K) -> Result<K::Output> {
+/// Inlined so that a caller compiled for wider vectors vectorizes the loops.
+#[inline(always)]
+pub(crate) fn with_float_binary<C: Real, K: FloatBinaryKernel<C>>(
+    op: BinaryOp,
+    kernel: K,
+) -> Result<K::Output> {
     use BinaryOp::*;
     Ok(match op {
         Add => kernel.run(|x, y| x + y),
@@ -78,7 +83,9 @@ struct ZipFloat<'a, T> {
 impl<T: FloatElement> FloatBinaryKernel<T::Compute> for ZipFloat<'_, T> {
     type Output = Result<Tensor>;
     fn run<F: Fn(T::Compute, T::Compute) -> T::Compute + Sync + Copy>(self, f: F) -> Result<Tensor> {
-        zip2::<T, T, T>(self.a, self.b, self.shape, |x, y| T::narrow(f(x.widen(), y.widen())))
+        zip2::<T, T, T>(self.a, self.b, self.shape, |x, y| {
+            T::narrow(f(x.widen(), y.widen()))
+        })
     }
 }
 

@@ -4,6 +4,7 @@
 //! f64 for f64. Half-precision values are widened on load and rounded on
 //! store, as PyTorch's CPU kernels do.
 
+use crate::fast_math::{self, Transcendental};
 use half::{bf16, f16};
 use myelin_core::Element;
 
@@ -24,11 +25,16 @@ pub trait Real:
     fn acosh_(self) -> Self;
     /// Inverse hyperbolic tangent (libm, as above).
     fn atanh_(self) -> Self;
+    /// `out[i] = f(x[i])`: for f32 with [`fast_math`]'s kernels, which run
+    /// at SIMD width (std's f32 functions are scalar libm calls); for f64
+    /// with std's.
+    fn transcendental(f: Transcendental, x: &[Self], out: &mut [Self]);
 }
 
-/// Implements [`Real`] with libm's functions for one compute type.
+/// Implements [`Real`] with libm's functions and the slice kernel `$map`
+/// for one compute type.
 macro_rules! impl_real {
-    ($t:ty, $erf:path, $erfc:path, $cbrt:path, $asinh:path, $acosh:path, $atanh:path) => {
+    ($t:ty, $erf:path, $erfc:path, $cbrt:path, $asinh:path, $acosh:path, $atanh:path, $map:path) => {
         impl Real for $t {
             fn erf(self) -> Self {
                 $erf(self)
@@ -48,6 +54,9 @@ macro_rules! impl_real {
             fn atanh_(self) -> Self {
                 $atanh(self)
             }
+            fn transcendental(f: Transcendental, x: &[Self], out: &mut [Self]) {
+                $map(f, x, out)
+            }
         }
     };
 }
@@ -59,7 +68,8 @@ impl_real!(
     libm::cbrtf,
     libm::asinhf,
     libm::acoshf,
-    libm::atanhf
+    libm::atanhf,
+    fast_math::map
 );
 impl_real!(
     f64,
@@ -68,7 +78,8 @@ impl_real!(
     libm::cbrt,
     libm::asinh,
     libm::acosh,
-    libm::atanh
+    libm::atanh,
+    fast_math::map_f64
 );
 
 /// A float storage type and the type it is computed in.

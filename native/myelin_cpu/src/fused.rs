@@ -51,6 +51,49 @@ pub struct Program {
     pub dtype: DType,
 }
 
+/// How an operand's values map onto the output's positions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Broadcast {
+    /// The output's shape: value `i` at position `i`.
+    Full,
+    /// One value everywhere.
+    Splat,
+    /// Value `(i / repeat) % period` at position `i`: the operand's
+    /// non-unit axes are one run of the output's axes (a bias `{c}` on
+    /// `{n, c}`, or `{1, c, 1, 1}` on `{n, c, h, w}`).
+    Cycle {
+        /// Positions each value covers in a row.
+        repeat: usize,
+        /// The operand's element count.
+        period: usize,
+    },
+}
+
+/// How an operand of shape `operand` broadcasts onto `out` inside a fused
+/// chain, or `None` when it cannot (it would need a general strided walk).
+pub fn broadcast_of(operand: &Shape, out: &Shape) -> Option<Broadcast> {
+    if operand == out {
+        return Some(Broadcast::Full);
+    }
+    if operand.size() == 1 {
+        return Some(Broadcast::Splat);
+    }
+    let (od, xd) = (out.dims(), operand.dims());
+    if xd.len() > od.len() {
+        return None;
+    }
+    // Align to the right (numpy broadcasting); the non-unit axes must be
+    // one contiguous run, each equal to the output's axis.
+    let offset = od.len() - xd.len();
+    let non_unit: Vec<usize> = (0..xd.len()).filter(|&i| xd[i] != 1).collect();
+    let (lo, hi) = (non_unit[0], non_unit[non_unit.len() - 1] + 1);
+    let contiguous = non_unit.len() == hi - lo && (lo..hi).all(|i| xd[i] == od[i + offset]);
+    contiguous.then(|| Broadcast::Cycle {
+        repeat: od[hi + offset..].iter().product(),
+        period: operand.size(),
+    })
+}
+
 /// One operand of a lane kernel: a run of values, or one value repeated.
 #[derive(Clone, Copy)]
 pub enum Lane<'a, C> {
@@ -76,11 +119,11 @@ pub fn run(program: &Program, operands: &[&Tensor]) -> Result<Tensor> {
 
 fn validate(program: &Program, operands: &[&Tensor]) -> Result<()> {
     for (k, t) in operands.iter().enumerate() {
-        if t.dtype() != program.dtype || (t.shape() != &program.shape && t.shape().size() != 1) {
+        if t.dtype() != program.dtype || broadcast_of(t.shape(), &program.shape).is_none() {
             return Err(Error::internal(
                 "fused",
                 format!(
-                    "operand {k} is {} {}, expected {} of shape {} or one value",
+                    "operand {k} is {} {}, expected {} broadcastable to {}",
                     t.dtype(),
                     t.shape(),
                     program.dtype,
@@ -104,7 +147,10 @@ fn validate(program: &Program, operands: &[&Tensor]) -> Result<()> {
             }
         };
         if !ok {
-            return Err(Error::internal("fused", format!("invalid instruction {i}: {instr:?}")));
+            return Err(Error::internal(
+                "fused",
+                format!("invalid instruction {i}: {instr:?}"),
+            ));
         }
     }
     if program.instrs.is_empty() {
@@ -118,50 +164,133 @@ fn run_typed<C: Real>(program: &Program, operands: &[&Tensor]) -> Result<Tensor>
     let data = operands
         .iter()
         .map(|t| {
-            let s = t.as_slice::<C>()?;
-            Ok(if t.shape() == &program.shape { Lane::Run(s) } else { Lane::Splat(s[0]) })
+            let values = t.as_slice::<C>()?;
+            let how = broadcast_of(t.shape(), &program.shape)
+                .ok_or_else(|| Error::internal("fused", "operand does not broadcast"))?;
+            Ok((values, how))
         })
-        .collect::<Result<Vec<Lane<C>>>>()?;
+        .collect::<Result<Vec<OperandData<C>>>>()?;
     let instrs = &program.instrs;
-    let last = instrs.len() - 1;
     // Longer chains do more work per element, so they split across cores
     // at smaller sizes.
     let grain = (ELEMENTWISE_GRAIN / instrs.len()).max(4 * BLOCK);
     let mut out = vec![C::ZERO; n];
+    let data = &data[..];
     for_each_chunk_mut(&mut out, grain, |offset, chunk| {
-        // Small tensors get small scratch buffers.
-        let block = BLOCK.min(chunk.len()).max(1);
-        let mut scratch = vec![C::ZERO; last * block];
-        for (b, out_block) in chunk.chunks_mut(block).enumerate() {
-            let start = offset + b * block;
-            let len = out_block.len();
-            for (i, instr) in instrs.iter().enumerate() {
-                let (done, rest) = scratch.split_at_mut(i.min(last) * block);
-                let lane = |s: Source| match s {
-                    Source::Operand(k) => match data[k] {
-                        Lane::Run(v) => Lane::Run(&v[start..start + len]),
-                        splat => splat,
-                    },
-                    Source::Value(v) => Lane::Run(&done[v * block..v * block + len]),
-                };
-                let dst = if i == last { &mut *out_block } else { &mut rest[..len] };
-                // Validated above: every op has a float formula.
-                let _ = match *instr {
-                    Instr::Unary(op, x) => unary_into(op, lane(x), dst),
-                    Instr::Binary(op, a, b) => binary_into(op, lane(a), lane(b), dst),
-                };
-            }
-        }
+        run_chunk_best(instrs, data, offset, chunk)
     });
     Tensor::from_vec(program.shape.clone(), out)
 }
 
+/// An operand's values and how they broadcast.
+type OperandData<'a, C> = (&'a [C], Broadcast);
+
+/// [`run_chunk`] compiled for the widest vector unit this CPU has, so the
+/// binary ops' loops (plain Rust, vectorized by the compiler) use AVX-512
+/// or AVX2 rather than the baseline SSE2. Rust never contracts `a * b + c`
+/// into a fused multiply-add, so every copy gives the same bits.
+fn run_chunk_best<C: Real>(instrs: &[Instr], data: &[OperandData<C>], offset: usize, chunk: &mut [C]) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::is_x86_feature_detected!("avx512f") {
+            // SAFETY: the CPU supports the features the copy was compiled for.
+            return unsafe { run_chunk_avx512(instrs, data, offset, chunk) };
+        }
+        if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
+            // SAFETY: as above.
+            return unsafe { run_chunk_avx2(instrs, data, offset, chunk) };
+        }
+    }
+    run_chunk(instrs, data, offset, chunk)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx2,fma")]
+unsafe fn run_chunk_avx512<C: Real>(
+    instrs: &[Instr],
+    data: &[OperandData<C>],
+    offset: usize,
+    chunk: &mut [C],
+) {
+    run_chunk(instrs, data, offset, chunk)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn run_chunk_avx2<C: Real>(instrs: &[Instr], data: &[OperandData<C>], offset: usize, chunk: &mut [C]) {
+    run_chunk(instrs, data, offset, chunk)
+}
+
+/// Runs the program over output positions `offset..offset + chunk.len()`,
+/// block by block.
+#[inline(always)]
+fn run_chunk<C: Real>(instrs: &[Instr], data: &[OperandData<C>], offset: usize, chunk: &mut [C]) {
+    let last = instrs.len() - 1;
+    // Small tensors get small scratch buffers.
+    let block = BLOCK.min(chunk.len()).max(1);
+    let mut scratch = vec![C::ZERO; last * block];
+    // Cycled operands are laid out per block, once for all their readers.
+    let mut cycled: Vec<Vec<C>> = data
+        .iter()
+        .map(|(_, how)| match how {
+            Broadcast::Cycle { .. } => vec![C::ZERO; block],
+            _ => Vec::new(),
+        })
+        .collect();
+    for (b, out_block) in chunk.chunks_mut(block).enumerate() {
+        let start = offset + b * block;
+        let len = out_block.len();
+        for ((values, how), buf) in data.iter().zip(cycled.iter_mut()) {
+            if let Broadcast::Cycle { repeat, period } = *how {
+                fill_cycle(&mut buf[..len], values, start, repeat, period);
+            }
+        }
+        for (i, instr) in instrs.iter().enumerate() {
+            let (done, rest) = scratch.split_at_mut(i.min(last) * block);
+            let lane = |s: Source| match s {
+                Source::Operand(k) => match data[k] {
+                    (v, Broadcast::Full) => Lane::Run(&v[start..start + len]),
+                    (v, Broadcast::Splat) => Lane::Splat(v[0]),
+                    (_, Broadcast::Cycle { .. }) => Lane::Run(&cycled[k][..len]),
+                },
+                Source::Value(v) => Lane::Run(&done[v * block..v * block + len]),
+            };
+            let dst = if i == last {
+                &mut *out_block
+            } else {
+                &mut rest[..len]
+            };
+            // Validated above: every op has a float formula.
+            let _ = match *instr {
+                Instr::Unary(op, x) => unary_into(op, lane(x), dst),
+                Instr::Binary(op, a, b) => binary_into(op, lane(a), lane(b), dst),
+            };
+        }
+    }
+}
+
+/// Writes the values of a cycled operand for output positions
+/// `start..start + out.len()`: position `p` gets `values[(p / repeat) % period]`.
+fn fill_cycle<C: Copy>(out: &mut [C], values: &[C], start: usize, repeat: usize, period: usize) {
+    let (mut q, mut skip) = (start / repeat, start % repeat);
+    let mut filled = 0;
+    while filled < out.len() {
+        let run = (repeat - skip).min(out.len() - filled);
+        out[filled..filled + run].fill(values[q % period]);
+        filled += run;
+        q += 1;
+        skip = 0;
+    }
+}
+
 /// `out[i] = op(a[i], b[i])` with `op`'s eager formula.
+#[inline(always)]
 pub fn binary_into<C: Real>(op: BinaryOp, a: Lane<C>, b: Lane<C>, out: &mut [C]) -> Result<()> {
     with_float_binary::<C, _>(op, BinaryLanes { a, b, out })
 }
 
 /// `out[i] = op(x[i])` with `op`'s eager formula.
+#[inline(always)]
 pub fn unary_into<C: Real>(op: UnaryOp, x: Lane<C>, out: &mut [C]) -> Result<()> {
     with_float_unary::<C, _>(op, UnaryLanes { x, out })
 }
@@ -174,6 +303,7 @@ struct BinaryLanes<'a, 'o, C> {
 
 impl<C: Real> FloatBinaryKernel<C> for BinaryLanes<'_, '_, C> {
     type Output = ();
+    #[inline(always)]
     fn run<F: Fn(C, C) -> C + Sync + Copy>(self, f: F) {
         let out = self.out;
         match (self.a, self.b) {
@@ -213,5 +343,98 @@ impl<C: Real> FloatUnaryKernel<C> for UnaryLanes<'_, '_, C> {
                 self.out.fill(one[0]);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `max(tanh(x * w + b), 0.1) / x` with `b` cycled, as eager ops.
+    fn program(shape: &Shape) -> Program {
+        use Source::*;
+        Program {
+            instrs: vec![
+                Instr::Binary(BinaryOp::Multiply, Operand(0), Operand(1)),
+                Instr::Binary(BinaryOp::Add, Value(0), Operand(2)),
+                Instr::Unary(UnaryOp::Tanh, Value(1)),
+                Instr::Binary(BinaryOp::Max, Value(2), Operand(3)),
+                Instr::Binary(BinaryOp::Divide, Value(3), Operand(0)),
+            ],
+            shape: shape.clone(),
+            dtype: DType::F32,
+        }
+    }
+
+    fn f32s(dims: &[usize], f: impl Fn(usize) -> f32) -> Tensor {
+        let n = dims.iter().product();
+        Tensor::from_vec(Shape::new(dims.to_vec()), (0..n).map(f).collect::<Vec<f32>>()).unwrap()
+    }
+
+    #[test]
+    fn every_compiled_copy_gives_the_eager_bits() {
+        let dims = [3, 700];
+        let x = f32s(&dims, |i| ((i as f32) * 0.37).sin() * 2.0 + 0.01);
+        let w = f32s(&dims, |i| ((i as f32) * 0.11).cos());
+        let b = f32s(&[700], |i| i as f32 * 0.001 - 0.3);
+        let floor = f32s(&[], |_| 0.1);
+        let prog = program(x.shape());
+        let operands = [&x, &w, &b, &floor];
+
+        let eager = {
+            use crate::{binary, unary};
+            let y = binary(BinaryOp::Add, &binary(BinaryOp::Multiply, &x, &w).unwrap(), &b).unwrap();
+            let y = binary(BinaryOp::Max, &unary(UnaryOp::Tanh, &y).unwrap(), &floor).unwrap();
+            binary(BinaryOp::Divide, &y, &x).unwrap()
+        };
+        let fused = run(&prog, &operands).unwrap();
+        assert_eq!(fused.as_bytes().unwrap(), eager.as_bytes().unwrap());
+
+        let data: Vec<OperandData<f32>> = operands
+            .iter()
+            .map(|t| {
+                (
+                    t.as_slice::<f32>().unwrap(),
+                    broadcast_of(t.shape(), x.shape()).unwrap(),
+                )
+            })
+            .collect();
+        let expected = eager.as_slice::<f32>().unwrap();
+        let mut out = vec![0.0f32; expected.len()];
+        // A chunk that starts mid-block, as a second thread's does.
+        let offset = 1000;
+        run_chunk(&prog.instrs, &data, offset, &mut out[offset..]);
+        assert_eq!(&out[offset..], &expected[offset..], "portable copy");
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
+                out.fill(0.0);
+                unsafe { run_chunk_avx2(&prog.instrs, &data, offset, &mut out[offset..]) };
+                assert_eq!(&out[offset..], &expected[offset..], "AVX2 copy");
+            }
+            if std::is_x86_feature_detected!("avx512f") {
+                out.fill(0.0);
+                unsafe { run_chunk_avx512(&prog.instrs, &data, offset, &mut out[offset..]) };
+                assert_eq!(&out[offset..], &expected[offset..], "AVX-512 copy");
+            }
+        }
+    }
+
+    #[test]
+    fn bad_programs_are_errors() {
+        let x = f32s(&[4], |i| i as f32);
+        let mut prog = program(x.shape());
+        assert!(run(&prog, &[&x]).is_err(), "missing operands");
+        prog.instrs = vec![Instr::Binary(
+            BinaryOp::Equal,
+            Source::Operand(0),
+            Source::Operand(0),
+        )];
+        assert!(run(&prog, &[&x]).is_err(), "comparison has no float formula");
+        prog.instrs = vec![Instr::Unary(UnaryOp::Exp, Source::Value(0))];
+        assert!(run(&prog, &[&x]).is_err(), "reads its own result");
+        let other = f32s(&[3], |i| i as f32);
+        prog.instrs = vec![Instr::Unary(UnaryOp::Exp, Source::Operand(0))];
+        assert!(run(&prog, &[&other]).is_err(), "operand does not broadcast");
     }
 }

@@ -1,6 +1,7 @@
 //! Elementwise ops of one tensor.
 
 use crate::cast::as_type;
+use crate::fast_math::Transcendental;
 use crate::float::{FloatElement, Real};
 use crate::integer::IntElement;
 use crate::parallel::{map_chunks, ELEMENTWISE_GRAIN};
@@ -69,14 +70,18 @@ pub(crate) fn with_float_unary<C: Real, K: FloatUnaryKernel<C>>(op: UnaryOp, ker
         Negate => kernel.run(|x, o| each(x, o, |v| -v)),
         Abs => kernel.run(|x, o| each(x, o, |v: C| v.abs())),
         Sign => kernel.run(|x, o| {
-            each(x, o, |v: C| if v.is_nan() || v == C::ZERO { v } else { v.signum() })
+            each(
+                x,
+                o,
+                |v: C| if v.is_nan() || v == C::ZERO { v } else { v.signum() },
+            )
         }),
         Floor => kernel.run(|x, o| each(x, o, |v: C| v.floor())),
         Ceil => kernel.run(|x, o| each(x, o, |v: C| v.ceil())),
         Round => kernel.run(|x, o| each(x, o, |v: C| v.round())),
-        Exp => kernel.run(|x, o| each(x, o, |v: C| v.exp())),
+        Exp => kernel.run(|x, o| C::transcendental(Transcendental::Exp, x, o)),
         Expm1 => kernel.run(|x, o| each(x, o, |v: C| v.exp_m1())),
-        Log => kernel.run(|x, o| each(x, o, |v: C| v.ln())),
+        Log => kernel.run(|x, o| C::transcendental(Transcendental::Ln, x, o)),
         Log1p => kernel.run(|x, o| each(x, o, |v: C| v.ln_1p())),
         Sqrt => kernel.run(|x, o| each(x, o, |v: C| v.sqrt())),
         Rsqrt => kernel.run(move |x, o| each(x, o, |v: C| one / v.sqrt())),
@@ -89,11 +94,11 @@ pub(crate) fn with_float_unary<C: Real, K: FloatUnaryKernel<C>>(op: UnaryOp, ker
         Atan => kernel.run(|x, o| each(x, o, |v: C| v.atan())),
         Sinh => kernel.run(|x, o| each(x, o, |v: C| v.sinh())),
         Cosh => kernel.run(|x, o| each(x, o, |v: C| v.cosh())),
-        Tanh => kernel.run(|x, o| each(x, o, |v: C| v.tanh())),
+        Tanh => kernel.run(|x, o| C::transcendental(Transcendental::Tanh, x, o)),
         Asinh => kernel.run(|x, o| each(x, o, |v: C| v.asinh_())),
         Acosh => kernel.run(|x, o| each(x, o, |v: C| v.acosh_())),
         Atanh => kernel.run(|x, o| each(x, o, |v: C| v.atanh_())),
-        Sigmoid => kernel.run(|x, o| each(x, o, sigmoid)),
+        Sigmoid => kernel.run(|x, o| C::transcendental(Transcendental::Sigmoid, x, o)),
         Erf => kernel.run(|x, o| each(x, o, |v: C| v.erf())),
         Erfc => kernel.run(|x, o| each(x, o, |v: C| v.erfc())),
         IsNan | IsInfinity | LogicalNot | BitwiseNot => {
@@ -150,18 +155,6 @@ fn float_unary<T: FloatElement>(op: UnaryOp, t: &Tensor) -> Result<Tensor> {
         storage: std::marker::PhantomData,
     };
     with_float_unary::<T::Compute, _>(op, kernel)?
-}
-
-/// The logistic function, without overflow for large |x|.
-#[inline]
-fn sigmoid<R: Real>(x: R) -> R {
-    let one = R::one();
-    if x >= R::zero() {
-        one / (one + (-x).exp())
-    } else {
-        let e = x.exp();
-        e / (one + e)
-    }
 }
 
 fn integer_unary<T: IntElement>(op: UnaryOp, t: &Tensor) -> Result<Tensor> {

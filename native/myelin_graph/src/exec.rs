@@ -9,8 +9,8 @@
 use crate::fusion::{self, Step};
 use crate::graph::{Graph, NodeId};
 use crate::op::Op;
-use myelin_cpu::fused;
 use myelin_core::{Error, Result, Tensor};
+use myelin_cpu::fused;
 
 /// Multiply-adds of a `dot` counted as one unit of [`Executable::work`].
 pub const MACS_PER_ELEMENT_OP: u64 = 8;

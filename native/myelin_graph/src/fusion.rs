@@ -3,8 +3,10 @@
 //! and writes memory once instead of k times and allocates one buffer.
 //!
 //! A node is fusable when it is a float unary or binary op over f32 or f64
-//! whose operands have its own dtype and either its shape or a single
-//! element (a scalar broadcast). A fusable operand joins its consumer's
+//! whose operands have its own dtype and either its shape, a single
+//! element, or a shape whose values cycle through it (a bias: `{c}` on
+//! `{n, c}`, `{1, c, 1, 1}` on `{n, c, h, w}`; see `fused::broadcast_of`),
+//! so bias + activation chains fuse. A fusable operand joins its consumer's
 //! chain when nothing else reads it and it is not a graph output. So every
 //! chain is a tree whose only exported value is its last node (the root),
 //! and nothing outside the chain can depend on a value inside it: fusing
@@ -13,7 +15,7 @@
 use crate::graph::{Graph, NodeId};
 use crate::op::Op;
 use myelin_core::{DType, Error, Result};
-use myelin_cpu::fused::{binary_into, unary_into, Instr, Lane, Program, Source};
+use myelin_cpu::fused::{binary_into, broadcast_of, unary_into, Instr, Lane, Program, Source};
 use std::collections::HashMap;
 
 /// One step of an execution plan.
@@ -145,7 +147,7 @@ fn is_fusable(graph: &Graph, id: NodeId) -> bool {
     }
     let operands_fit = node.inputs.iter().all(|&i| {
         let input = graph.node(i);
-        input.dtype == node.dtype && (input.shape == node.shape || input.shape.size() == 1)
+        input.dtype == node.dtype && broadcast_of(&input.shape, &node.shape).is_some()
     });
     // Dry runs on empty lanes: true when the op has a float formula.
     operands_fit
@@ -193,7 +195,9 @@ mod tests {
 
     fn eager(x: &Tensor, dtype: DType) -> Tensor {
         use myelin_cpu::{binary, unary};
-        let s = |v: f64| myelin_cpu::as_type(&Tensor::from_vec(Shape::new(vec![]), vec![v]).unwrap(), dtype).unwrap();
+        let s = |v: f64| {
+            myelin_cpu::as_type(&Tensor::from_vec(Shape::new(vec![]), vec![v]).unwrap(), dtype).unwrap()
+        };
         let a = binary(BinaryOp::Multiply, x, &s(1.5)).unwrap();
         let c = binary(BinaryOp::Add, &unary(UnaryOp::Tanh, &a).unwrap(), x).unwrap();
         binary(BinaryOp::Max, &unary(UnaryOp::Exp, &c).unwrap(), &s(0.5)).unwrap()
@@ -221,7 +225,11 @@ mod tests {
                 assert_eq!(fused_steps(&exe), vec![5], "{dtype} n={n}");
                 let input = ramp(n, dtype);
                 let got = exe.run(std::slice::from_ref(&input), &[], 0).unwrap();
-                assert_eq!(got[0].as_bytes().unwrap(), eager(&input, dtype).as_bytes().unwrap(), "{dtype} n={n}");
+                assert_eq!(
+                    got[0].as_bytes().unwrap(),
+                    eager(&input, dtype).as_bytes().unwrap(),
+                    "{dtype} n={n}"
+                );
             }
         }
     }
@@ -259,15 +267,55 @@ mod tests {
     }
 
     #[test]
-    fn a_broadcast_operand_keeps_its_op_out_of_the_chain() {
-        // {4, 3} + {3} is a real broadcast, not a scalar: the add is not
-        // fused, the exp after it is on its own.
-        let mut g = Graph::new();
-        let x = g.input(Shape::new(vec![4, 3]), DType::F32);
-        let bias = g.input(Shape::new(vec![3]), DType::F32);
-        let y = g.binary(BinaryOp::Add, x, bias).unwrap();
-        let z = g.unary(UnaryOp::Exp, y).unwrap();
-        let exe = Executable::new(g, vec![z]).unwrap();
-        assert!(fused_steps(&exe).is_empty());
+    fn bias_and_activation_fuse_with_cycled_operands() {
+        use myelin_cpu::fused::Broadcast;
+        // Dense bias {c} on {n, c}, conv bias {1, c, 1, 1} on {n, c, h, w}.
+        for (out, bias) in [
+            (vec![5, 3], vec![3]),
+            (vec![2, 3, 4, 5], vec![1, 3, 1, 1]),
+            (vec![2, 700, 3], vec![700, 1]),
+        ] {
+            let mut g = Graph::new();
+            let x = g.input(Shape::new(out.clone()), DType::F32);
+            let b = g.input(Shape::new(bias.clone()), DType::F32);
+            let y = g.binary(BinaryOp::Add, x, b).unwrap();
+            let zero = g.scalar(0.0, DType::F32).unwrap();
+            let z = g.binary(BinaryOp::Max, y, zero).unwrap();
+            let exe = Executable::new(g, vec![z]).unwrap();
+            assert_eq!(fused_steps(&exe), vec![2], "{out:?} + {bias:?}");
+            let (xv, bv) = (
+                ramp(out.iter().product(), DType::F32),
+                ramp(bias.iter().product(), DType::F32),
+            );
+            let xv = xv.reshape(Shape::new(out.clone())).unwrap();
+            let bv = bv.reshape(Shape::new(bias.clone())).unwrap();
+            let got = exe.run(&[xv.clone(), bv.clone()], &[], 0).unwrap();
+            let zero = Tensor::from_vec(Shape::new(vec![]), vec![0.0f32]).unwrap();
+            let want = myelin_cpu::binary(
+                BinaryOp::Max,
+                &myelin_cpu::binary(BinaryOp::Add, &xv, &bv).unwrap(),
+                &zero,
+            )
+            .unwrap();
+            assert_eq!(
+                got[0].as_bytes().unwrap(),
+                want.as_bytes().unwrap(),
+                "{out:?} + {bias:?}"
+            );
+        }
+        let s = |d: &[usize]| Shape::new(d.to_vec());
+        assert_eq!(
+            broadcast_of(&s(&[3]), &s(&[5, 3])),
+            Some(Broadcast::Cycle { repeat: 1, period: 3 })
+        );
+        assert_eq!(
+            broadcast_of(&s(&[1, 3, 1, 1]), &s(&[2, 3, 4, 5])),
+            Some(Broadcast::Cycle {
+                repeat: 20,
+                period: 3
+            })
+        );
+        // {3, 1, 5} on {3, 4, 5}: two runs, not fusable.
+        assert_eq!(broadcast_of(&s(&[3, 1, 5]), &s(&[3, 4, 5])), None);
     }
 }

@@ -5,8 +5,8 @@
 
 use crate::graph::{Graph, NodeId};
 use crate::rules::conv::Window;
-use crate::rules::{conv, elementwise, linalg, nn, reduce, shape};
-use myelin_core::ops::{ArgReduceOp, BinaryOp, ReduceOp, TieBreak, UnaryOp};
+use crate::rules::{conv, elementwise, linalg, nn, reduce, scan, shape};
+use myelin_core::ops::{ArgReduceOp, BinaryOp, CumulativeOp, ReduceOp, TieBreak, UnaryOp};
 use myelin_core::shape::conv::ConvSpec;
 use myelin_core::{DType, Result, Shape, Tensor};
 use myelin_cpu::pool::PoolKind;
@@ -100,6 +100,37 @@ pub enum Op {
     TakeAlongAxis(i64),
     /// `indexed_add(x, indices, updates)`.
     IndexedAdd,
+    /// `indexed_put(x, indices, updates)`.
+    IndexedPut,
+    /// `gather(x, indices)`.
+    Gather,
+    /// `put_slice(x, starts, slice)`: operands `(x, slice)`.
+    PutSlice(Vec<i64>),
+    /// `sort(x, axis, desc)`.
+    Sort {
+        /// The axis sorted along.
+        axis: i64,
+        /// Largest first.
+        desc: bool,
+    },
+    /// `argsort(x, axis, desc)` (no gradient).
+    Argsort {
+        /// The axis sorted along.
+        axis: i64,
+        /// Largest first.
+        desc: bool,
+    },
+    /// `cumulative(op, x, axis, reverse)`.
+    Cumulative {
+        /// Which scan.
+        op: CumulativeOp,
+        /// The axis scanned along.
+        axis: i64,
+        /// Scan from the end.
+        reverse: bool,
+    },
+    /// `bitcast(x, dtype)` (no gradient).
+    Bitcast(DType),
     /// `log_softmax(x, axis)`: one fused, max-shifted pass.
     LogSoftmax(i64),
     /// `softmax_cross_entropy(logits, target_probabilities, axis)`: per-row
@@ -185,6 +216,13 @@ impl Op {
             Op::Take(_) => "take",
             Op::TakeAlongAxis(_) => "take_along_axis",
             Op::IndexedAdd => "indexed_add",
+            Op::IndexedPut => "indexed_put",
+            Op::Gather => "gather",
+            Op::PutSlice(_) => "put_slice",
+            Op::Sort { .. } => "sort",
+            Op::Argsort { .. } => "argsort",
+            Op::Cumulative { op, .. } => op.name(),
+            Op::Bitcast(_) => "bitcast",
             Op::LogSoftmax(_) => "log_softmax",
             Op::SoftmaxCrossEntropy(_) => "softmax_cross_entropy",
             Op::Dropout { .. } => "dropout",
@@ -211,8 +249,10 @@ impl Op {
         match self {
             Op::Input(_) | Op::Param(_) | Op::Constant(_) => Some(0),
             Op::Concatenate(_) => None,
-            Op::Select | Op::Clip | Op::IndexedAdd => Some(3),
+            Op::Select | Op::Clip | Op::IndexedAdd | Op::IndexedPut => Some(3),
             Op::Binary(_)
+            | Op::Gather
+            | Op::PutSlice(_)
             | Op::Dot { .. }
             | Op::Pad(_)
             | Op::Take(_)
@@ -231,7 +271,10 @@ impl Op {
     fn family(&self) -> Family {
         match self {
             Op::Input(_) | Op::Param(_) | Op::Constant(_) => Family::Leaf,
-            Op::Unary(_) | Op::Binary(_) | Op::Select | Op::Clip | Op::Cast(_) => Family::Elementwise,
+            Op::Unary(_) | Op::Binary(_) | Op::Select | Op::Clip | Op::Cast(_) | Op::Bitcast(_) => {
+                Family::Elementwise
+            }
+            Op::Sort { .. } | Op::Argsort { .. } | Op::Cumulative { .. } => Family::Scan,
             Op::Reduce { .. } | Op::ArgReduce { .. } => Family::Reduce,
             Op::Dot { .. } => Family::Linalg,
             Op::Conv(_)
@@ -260,6 +303,7 @@ impl Op {
             Family::Linalg => linalg::infer(self, args),
             Family::Conv => conv::infer(self, args),
             Family::Nn => nn::infer(self, args),
+            Family::Scan => scan::infer(self, args),
             Family::Shape => shape::infer(self, args),
         }
     }
@@ -277,6 +321,7 @@ impl Op {
             Family::Linalg => linalg::eval(self, args),
             Family::Conv => conv::eval(self, args),
             Family::Nn => nn::eval(self, args, seed),
+            Family::Scan => scan::eval(self, args),
             Family::Shape => shape::eval(self, args),
         }
     }
@@ -292,6 +337,7 @@ impl Op {
             Family::Linalg => linalg::vjp(self, g, node, dy),
             Family::Conv => conv::vjp(self, g, node, dy),
             Family::Nn => nn::vjp(self, g, node, dy),
+            Family::Scan => scan::vjp(self, g, node, dy),
             Family::Shape => shape::vjp(self, g, node, dy),
         }
     }
@@ -305,5 +351,6 @@ enum Family {
     Linalg,
     Conv,
     Nn,
+    Scan,
     Shape,
 }

@@ -467,3 +467,57 @@ fn pooling() {
         });
     }
 }
+
+#[test]
+fn sorting_scans_and_scatters() {
+    use myelin_core::ops::CumulativeOp;
+    // Distinct values, so the sort's permutation is stable under h.
+    check("sort", one(&[3, 4], -2.0, 2.0), &|g, p| {
+        g.add(Op::Sort { axis: 1, desc: false }, &[p[0]]).unwrap()
+    });
+    check("sort desc", one(&[4, 3], -2.0, 2.0), &|g, p| {
+        g.add(Op::Sort { axis: 0, desc: true }, &[p[0]]).unwrap()
+    });
+    for reverse in [false, true] {
+        check("cumulative_sum", one(&[2, 5], -1.0, 1.0), &|g, p| {
+            let op = Op::Cumulative {
+                op: CumulativeOp::CumulativeSum,
+                axis: 1,
+                reverse,
+            };
+            g.add(op, &[p[0]]).unwrap()
+        });
+    }
+    let idx = |g: &mut Graph| {
+        g.constant(Tensor::from_vec(Shape::new(vec![3, 2]), vec![0i64, 1, 2, 0, 0, 1]).unwrap())
+    };
+    // Repeated index {0, 1}: gather adds both reads back, indexed_add adds both updates.
+    check("gather", one(&[3, 2], -1.0, 1.0), &|g, p| {
+        let i = idx(g);
+        g.add(Op::Gather, &[p[0], i]).unwrap()
+    });
+    let xs_and_updates = vec![
+        (vec![3, 2], values(6, 1, -1.0, 1.0)),
+        (vec![3], values(3, 2, -1.0, 1.0)),
+    ];
+    check("indexed_add", xs_and_updates.clone(), &|g, p| {
+        let i = idx(g);
+        g.add(Op::IndexedAdd, &[p[0], i, p[1]]).unwrap()
+    });
+    let distinct = |g: &mut Graph| {
+        g.constant(Tensor::from_vec(Shape::new(vec![3, 2]), vec![0i64, 1, 2, 0, 1, 1]).unwrap())
+    };
+    check("indexed_put", xs_and_updates, &|g, p| {
+        let i = distinct(g);
+        g.add(Op::IndexedPut, &[p[0], i, p[1]]).unwrap()
+    });
+    // Starts [2, 5] are clamped to [1, 2] so the {2, 2} slice fits {3, 4}.
+    check(
+        "put_slice",
+        vec![
+            (vec![3, 4], values(12, 3, -1.0, 1.0)),
+            (vec![2, 2], values(4, 4, -1.0, 1.0)),
+        ],
+        &|g, p| g.add(Op::PutSlice(vec![2, 5]), &[p[0], p[1]]).unwrap(),
+    );
+}

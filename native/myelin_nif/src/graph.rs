@@ -12,7 +12,7 @@ use crate::codec::{
 use crate::guard::run;
 use crate::pair::Refs;
 use crate::resource::TensorRef;
-use myelin_core::ops::{ArgReduceOp, BinaryOp, ReduceOp, TieBreak, UnaryOp};
+use myelin_core::ops::{ArgReduceOp, BinaryOp, CumulativeOp, ReduceOp, TieBreak, UnaryOp};
 use myelin_core::shape::conv::ConvSpec;
 use myelin_core::{Error, Result, Shape, Tensor};
 use myelin_cpu::pool::PoolKind;
@@ -180,6 +180,24 @@ fn decode_node(env: Env, name: &str, a: &[Term]) -> Result<(Op, Vec<NodeId>)> {
         "take" => (Op::Take(arg(name, a, 2)?), vec![id(0)?, id(1)?]),
         "take_along_axis" => (Op::TakeAlongAxis(arg(name, a, 2)?), vec![id(0)?, id(1)?]),
         "indexed_add" => (Op::IndexedAdd, vec![id(0)?, id(1)?, id(2)?]),
+        "indexed_put" => (Op::IndexedPut, vec![id(0)?, id(1)?, id(2)?]),
+        "gather" => (Op::Gather, vec![id(0)?, id(1)?]),
+        "put_slice" => (Op::PutSlice(ints(1)?), vec![id(0)?, id(2)?]),
+        "sort" | "argsort" => {
+            let (axis, desc) = (arg(name, a, 1)?, arg(name, a, 2)?);
+            let op = if name == "sort" {
+                Op::Sort { axis, desc }
+            } else {
+                Op::Argsort { axis, desc }
+            };
+            (op, vec![id(0)?])
+        }
+        "cumulative" => {
+            let op = decode_op(env, name, arg(name, a, 0)?, CumulativeOp::from_name)?;
+            let (axis, reverse) = (arg(name, a, 2)?, arg(name, a, 3)?);
+            (Op::Cumulative { op, axis, reverse }, vec![id(1)?])
+        }
+        "bitcast" => (Op::Bitcast(decode_dtype(name, a[1])?), vec![id(0)?]),
         "log_softmax" => (Op::LogSoftmax(arg(name, a, 1)?), vec![id(0)?]),
         "softmax_cross_entropy" => (Op::SoftmaxCrossEntropy(arg(name, a, 2)?), vec![id(0)?, id(1)?]),
         "dropout" => (

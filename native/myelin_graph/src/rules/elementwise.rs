@@ -33,6 +33,19 @@ pub(crate) fn infer(op: &Op, args: &[(&Shape, DType)]) -> Result<(Shape, DType)>
             expect_args("as_type", args, 1)?;
             Ok((args[0].0.clone(), *dtype))
         }
+        Op::Bitcast(dtype) => {
+            expect_args("bitcast", args, 1)?;
+            if args[0].1.bits() != dtype.bits() {
+                return Err(Error::arg(
+                    "bitcast",
+                    format!(
+                        "cannot bitcast a tensor of type {} to type {dtype}: the bit widths differ",
+                        args[0].1
+                    ),
+                ));
+            }
+            Ok((args[0].0.clone(), *dtype))
+        }
         _ => Err(Error::internal(op.name(), "not an elementwise op")),
     }
 }
@@ -44,6 +57,7 @@ pub(crate) fn eval(op: &Op, args: &[&Tensor]) -> Result<Tensor> {
         Op::Select => myelin_cpu::select(args[0], args[1], args[2]),
         Op::Clip => myelin_cpu::clip(args[0], args[1], args[2]),
         Op::Cast(dtype) => myelin_cpu::as_type(args[0], *dtype),
+        Op::Bitcast(dtype) => myelin_cpu::bitcast(args[0], *dtype),
         _ => Err(Error::internal(op.name(), "not an elementwise op")),
     }
 }
@@ -78,6 +92,8 @@ pub(crate) fn vjp(op: &Op, g: &mut Graph, node: NodeId, dy: NodeId) -> Result<Ve
             let x = inputs[0];
             float_grad(g, x, |g| g.cast(dy, g.node(x).dtype)).map(|d| vec![d])
         }
+        // Reinterpreting bits is not differentiable.
+        Op::Bitcast(_) => Ok(vec![None]),
         _ => Err(Error::internal(op.name(), "not an elementwise op")),
     }
 }

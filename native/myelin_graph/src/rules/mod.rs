@@ -7,6 +7,7 @@ pub mod elementwise;
 pub mod linalg;
 pub mod nn;
 pub mod reduce;
+pub mod scan;
 pub mod shape;
 
 use myelin_core::{Error, Result};

@@ -1,5 +1,6 @@
 //! Data movement: reshape, transpose, squeeze, new_axis, broadcast, slice,
-//! pad, concatenate, reverse, take, take_along_axis, indexed_add.
+//! put_slice, pad, concatenate, reverse, take, take_along_axis, gather,
+//! indexed_add, indexed_put.
 
 use crate::graph::{Graph, NodeId};
 use crate::op::Op;
@@ -51,10 +52,18 @@ pub(crate) fn infer(op: &Op, args: &[(&Shape, DType)]) -> Result<(Shape, DType)>
             indexing::take_along_axis(shape, args[1].0, *axis)?;
             args[1].0.clone()
         }
-        Op::IndexedAdd => {
-            indexing::check_indices_type("indexed_add", args[1].1)?;
-            indexing::indexed("indexed_add", shape, args[1].0, args[2].0)?;
+        Op::IndexedAdd | Op::IndexedPut => {
+            indexing::check_indices_type(op.name(), args[1].1)?;
+            indexing::indexed(op.name(), shape, args[1].0, args[2].0)?;
             return Ok((shape.clone(), dtype.merge(args[2].1)));
+        }
+        Op::Gather => {
+            indexing::check_indices_type("gather", args[1].1)?;
+            indexing::gather("gather", shape, args[1].0)?.0
+        }
+        Op::PutSlice(starts) => {
+            transform::put_slice(shape, args[1].0, starts)?;
+            return Ok((shape.clone(), dtype.merge(args[1].1)));
         }
         _ => return Err(Error::internal(op.name(), "not a shape op")),
     };
@@ -83,6 +92,9 @@ pub(crate) fn eval(op: &Op, args: &[&Tensor]) -> Result<Tensor> {
         Op::Take(axis) => cpu_index::take(t, args[1], *axis),
         Op::TakeAlongAxis(axis) => cpu_index::take_along_axis(t, args[1], *axis),
         Op::IndexedAdd => cpu_index::indexed(Scatter::Add, t, args[1], args[2]),
+        Op::IndexedPut => cpu_index::indexed(Scatter::Put, t, args[1], args[2]),
+        Op::Gather => cpu_index::gather(t, args[1]),
+        Op::PutSlice(starts) => cpu::put_slice(t, starts, args[1]),
         _ => Err(Error::internal(op.name(), "not a shape op")),
     }
 }
@@ -179,8 +191,47 @@ pub(crate) fn vjp(op: &Op, g: &mut Graph, node: NodeId, dy: NodeId) -> Result<Ve
         }
         Op::Reverse(axes) => g.add(Op::Reverse(axes.clone()), &[dy])?,
         Op::Take(axis) => take_vjp(g, x, inputs[1], dy, *axis)?,
-        // The updates' gradient (dy gathered at the indices) is not built yet.
-        Op::IndexedAdd => return Ok(vec![Some(dy), None, None]),
+        // Every update is added at its index: it gets dy gathered there.
+        Op::IndexedAdd => {
+            let du = float_piece(g, inputs[2], |g| g.add(Op::Gather, &[dy, inputs[1]]))?;
+            return Ok(vec![Some(dy), None, du]);
+        }
+        // Overwritten positions lose their gradient to the updates.
+        Op::IndexedPut => {
+            let zero = g.scalar_like(0.0, dy)?;
+            let upd_shape = g.node(inputs[2]).shape.clone();
+            let zeros = g.broadcast_to(zero, &upd_shape)?;
+            let dx = g.add(Op::IndexedPut, &[dy, inputs[1], zeros])?;
+            let du = float_piece(g, inputs[2], |g| g.add(Op::Gather, &[dy, inputs[1]]))?;
+            return Ok(vec![Some(g.cast(dx, x_dtype)?), None, du]);
+        }
+        // Gathered elements scatter their gradient back (repeats add up).
+        Op::Gather => {
+            let zero = g.scalar_like(0.0, dy)?;
+            let zeros = g.broadcast_to(zero, &x_shape)?;
+            g.add(Op::IndexedAdd, &[zeros, inputs[1], dy])?
+        }
+        Op::PutSlice(starts) => {
+            let s_shape = g.node(inputs[1]).shape.clone();
+            let zero = g.scalar_like(0.0, dy)?;
+            let zeros = g.broadcast_to(zero, &s_shape)?;
+            let dx = g.add(Op::PutSlice(starts.clone()), &[dy, zeros])?;
+            // The slice's gradient: dy at the (clamped) window it was put in.
+            let clamped: Vec<i64> = (0..x_shape.rank())
+                .map(|i| starts[i].clamp(0, (x_shape.dims()[i] - s_shape.dims()[i]) as i64))
+                .collect();
+            let ds = float_piece(g, inputs[1], |g| {
+                g.add(
+                    Op::Slice {
+                        starts: clamped,
+                        lengths: s_shape.dims().iter().map(|&d| d as i64).collect(),
+                        strides: None,
+                    },
+                    &[dy],
+                )
+            })?;
+            return Ok(vec![Some(g.cast(dx, x_dtype)?), ds]);
+        }
         _ => {
             return Err(Error::arg(
                 op.name(),
@@ -251,4 +302,19 @@ fn take_vjp(g: &mut Graph, x: NodeId, idx: NodeId, dy: NodeId, axis: i64) -> Res
     let zero = g.scalar_like(0.0, dy)?;
     let zeros = g.broadcast_to(zero, &x_shape)?;
     g.add(Op::IndexedAdd, &[zeros, idx_col, upd])
+}
+
+/// `f(g)` cast to `operand`'s dtype when it is a float operand, else no
+/// gradient.
+fn float_piece(
+    g: &mut Graph,
+    operand: NodeId,
+    f: impl FnOnce(&mut Graph) -> Result<NodeId>,
+) -> Result<Option<NodeId>> {
+    let dtype = g.node(operand).dtype;
+    if !dtype.is_float() {
+        return Ok(None);
+    }
+    let d = f(g)?;
+    Ok(Some(g.cast(d, dtype)?))
 }
