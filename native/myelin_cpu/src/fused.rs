@@ -11,7 +11,7 @@
 
 use crate::binary::{with_float_binary, FloatBinaryKernel};
 use crate::float::Real;
-use crate::parallel::{for_each_chunk_mut, ELEMENTWISE_GRAIN};
+use crate::parallel::{build_vec, ELEMENTWISE_GRAIN};
 use crate::unary::{with_float_unary, FloatUnaryKernel};
 use myelin_core::ops::{BinaryOp, UnaryOp};
 use myelin_core::{DType, Error, Result, Shape, Tensor};
@@ -174,98 +174,129 @@ fn run_typed<C: Real>(program: &Program, operands: &[&Tensor]) -> Result<Tensor>
     // Longer chains do more work per element, so they split across cores
     // at smaller sizes.
     let grain = (ELEMENTWISE_GRAIN / instrs.len()).max(4 * BLOCK);
-    let mut out = vec![C::ZERO; n];
     let data = &data[..];
-    for_each_chunk_mut(&mut out, grain, |offset, chunk| {
-        run_chunk_best(instrs, data, offset, chunk)
-    });
+    let block = BLOCK.min(n).max(1);
+    let out = build_vec(
+        n,
+        grain,
+        block,
+        || Scratch::new(instrs.len(), data, block),
+        |scratch, offset, values| run_block_best(instrs, data, scratch, offset, values),
+    );
     Tensor::from_vec(program.shape.clone(), out)
 }
 
 /// An operand's values and how they broadcast.
 type OperandData<'a, C> = (&'a [C], Broadcast);
 
-/// [`run_chunk`] compiled for the widest vector unit this CPU has, so the
+/// Per-thread scratch space: one block per instruction result but the
+/// last, and one per cycled operand.
+struct Scratch<C> {
+    values: Vec<C>,
+    cycled: Vec<Vec<C>>,
+}
+
+impl<C: Real> Scratch<C> {
+    fn new(instrs: usize, data: &[OperandData<C>], block: usize) -> Scratch<C> {
+        let cycled = data
+            .iter()
+            .map(|(_, how)| match how {
+                Broadcast::Cycle { .. } => vec![C::ZERO; block],
+                _ => Vec::new(),
+            })
+            .collect();
+        Scratch {
+            values: vec![C::ZERO; (instrs - 1) * block],
+            cycled,
+        }
+    }
+}
+
+/// [`run_block`] compiled for the widest vector unit this CPU has, so the
 /// binary ops' loops (plain Rust, vectorized by the compiler) use AVX-512
 /// or AVX2 rather than the baseline SSE2. Rust never contracts `a * b + c`
 /// into a fused multiply-add, so every copy gives the same bits.
-fn run_chunk_best<C: Real>(instrs: &[Instr], data: &[OperandData<C>], offset: usize, chunk: &mut [C]) {
+fn run_block_best<C: Real>(
+    instrs: &[Instr],
+    data: &[OperandData<C>],
+    s: &mut Scratch<C>,
+    start: usize,
+    out: &mut [C],
+) {
     #[cfg(target_arch = "x86_64")]
     {
         if std::is_x86_feature_detected!("avx512f") {
             // SAFETY: the CPU supports the features the copy was compiled for.
-            return unsafe { run_chunk_avx512(instrs, data, offset, chunk) };
+            return unsafe { run_block_avx512(instrs, data, s, start, out) };
         }
         if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
             // SAFETY: as above.
-            return unsafe { run_chunk_avx2(instrs, data, offset, chunk) };
+            return unsafe { run_block_avx2(instrs, data, s, start, out) };
         }
     }
-    run_chunk(instrs, data, offset, chunk)
+    run_block(instrs, data, s, start, out)
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx2,fma")]
-unsafe fn run_chunk_avx512<C: Real>(
+unsafe fn run_block_avx512<C: Real>(
     instrs: &[Instr],
     data: &[OperandData<C>],
-    offset: usize,
-    chunk: &mut [C],
+    s: &mut Scratch<C>,
+    start: usize,
+    out: &mut [C],
 ) {
-    run_chunk(instrs, data, offset, chunk)
+    run_block(instrs, data, s, start, out)
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-unsafe fn run_chunk_avx2<C: Real>(instrs: &[Instr], data: &[OperandData<C>], offset: usize, chunk: &mut [C]) {
-    run_chunk(instrs, data, offset, chunk)
+unsafe fn run_block_avx2<C: Real>(
+    instrs: &[Instr],
+    data: &[OperandData<C>],
+    s: &mut Scratch<C>,
+    start: usize,
+    out: &mut [C],
+) {
+    run_block(instrs, data, s, start, out)
 }
 
-/// Runs the program over output positions `offset..offset + chunk.len()`,
-/// block by block.
+/// Runs the program for output positions `start..start + out.len()` (at
+/// most one block).
 #[inline(always)]
-fn run_chunk<C: Real>(instrs: &[Instr], data: &[OperandData<C>], offset: usize, chunk: &mut [C]) {
+fn run_block<C: Real>(
+    instrs: &[Instr],
+    data: &[OperandData<C>],
+    s: &mut Scratch<C>,
+    start: usize,
+    out: &mut [C],
+) {
     let last = instrs.len() - 1;
-    // Small tensors get small scratch buffers.
-    let block = BLOCK.min(chunk.len()).max(1);
-    let mut scratch = vec![C::ZERO; last * block];
-    // Cycled operands are laid out per block, once for all their readers.
-    let mut cycled: Vec<Vec<C>> = data
-        .iter()
-        .map(|(_, how)| match how {
-            Broadcast::Cycle { .. } => vec![C::ZERO; block],
-            _ => Vec::new(),
-        })
-        .collect();
-    for (b, out_block) in chunk.chunks_mut(block).enumerate() {
-        let start = offset + b * block;
-        let len = out_block.len();
-        for ((values, how), buf) in data.iter().zip(cycled.iter_mut()) {
-            if let Broadcast::Cycle { repeat, period } = *how {
-                fill_cycle(&mut buf[..len], values, start, repeat, period);
-            }
+    let len = out.len();
+    // A one-instruction program has no scratch values.
+    let block = s.values.len().checked_div(last).unwrap_or(len);
+    for ((values, how), buf) in data.iter().zip(s.cycled.iter_mut()) {
+        if let Broadcast::Cycle { repeat, period } = *how {
+            fill_cycle(&mut buf[..len], values, start, repeat, period);
         }
-        for (i, instr) in instrs.iter().enumerate() {
-            let (done, rest) = scratch.split_at_mut(i.min(last) * block);
-            let lane = |s: Source| match s {
-                Source::Operand(k) => match data[k] {
-                    (v, Broadcast::Full) => Lane::Run(&v[start..start + len]),
-                    (v, Broadcast::Splat) => Lane::Splat(v[0]),
-                    (_, Broadcast::Cycle { .. }) => Lane::Run(&cycled[k][..len]),
-                },
-                Source::Value(v) => Lane::Run(&done[v * block..v * block + len]),
-            };
-            let dst = if i == last {
-                &mut *out_block
-            } else {
-                &mut rest[..len]
-            };
-            // Validated above: every op has a float formula.
-            let _ = match *instr {
-                Instr::Unary(op, x) => unary_into(op, lane(x), dst),
-                Instr::Binary(op, a, b) => binary_into(op, lane(a), lane(b), dst),
-            };
-        }
+    }
+    let cycled = &s.cycled;
+    for (i, instr) in instrs.iter().enumerate() {
+        let (done, rest) = s.values.split_at_mut(i.min(last) * block);
+        let lane = |src: Source| match src {
+            Source::Operand(k) => match data[k] {
+                (v, Broadcast::Full) => Lane::Run(&v[start..start + len]),
+                (v, Broadcast::Splat) => Lane::Splat(v[0]),
+                (_, Broadcast::Cycle { .. }) => Lane::Run(&cycled[k][..len]),
+            },
+            Source::Value(v) => Lane::Run(&done[v * block..v * block + len]),
+        };
+        let dst = if i == last { &mut *out } else { &mut rest[..len] };
+        // Validated above: every op has a float formula.
+        let _ = match *instr {
+            Instr::Unary(op, x) => unary_into(op, lane(x), dst),
+            Instr::Binary(op, a, b) => binary_into(op, lane(a), lane(b), dst),
+        };
     }
 }
 
@@ -400,22 +431,25 @@ mod tests {
             })
             .collect();
         let expected = eager.as_slice::<f32>().unwrap();
-        let mut out = vec![0.0f32; expected.len()];
-        // A chunk that starts mid-block, as a second thread's does.
-        let offset = 1000;
-        run_chunk(&prog.instrs, &data, offset, &mut out[offset..]);
-        assert_eq!(&out[offset..], &expected[offset..], "portable copy");
+        // A block that starts mid-row of the cycled bias, as a second
+        // thread's does.
+        let (start, len) = (1000, 700);
+        let want = &expected[start..start + len];
+        let mut out = vec![0.0f32; len];
+        let mut scratch = Scratch::new(prog.instrs.len(), &data, len);
+        run_block(&prog.instrs, &data, &mut scratch, start, &mut out);
+        assert_eq!(&out[..], want, "portable copy");
         #[cfg(target_arch = "x86_64")]
         {
             if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
                 out.fill(0.0);
-                unsafe { run_chunk_avx2(&prog.instrs, &data, offset, &mut out[offset..]) };
-                assert_eq!(&out[offset..], &expected[offset..], "AVX2 copy");
+                unsafe { run_block_avx2(&prog.instrs, &data, &mut scratch, start, &mut out) };
+                assert_eq!(&out[..], want, "AVX2 copy");
             }
             if std::is_x86_feature_detected!("avx512f") {
                 out.fill(0.0);
-                unsafe { run_chunk_avx512(&prog.instrs, &data, offset, &mut out[offset..]) };
-                assert_eq!(&out[offset..], &expected[offset..], "AVX-512 copy");
+                unsafe { run_block_avx512(&prog.instrs, &data, &mut scratch, start, &mut out) };
+                assert_eq!(&out[..], want, "AVX-512 copy");
             }
         }
     }

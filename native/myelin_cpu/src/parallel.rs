@@ -95,6 +95,37 @@ pub fn for_each_chunk_mut<U: Send>(out: &mut [U], grain: usize, f: impl Fn(usize
     });
 }
 
+/// Builds a vector of `n` values without zero-filling it first: each
+/// thread's chunk is computed `block` values at a time by `f(state,
+/// offset, values)` into a small buffer and copied into the result, where
+/// `state` comes from `init()` once per chunk (scratch space) and `offset`
+/// is the index of `values[0]`. For outputs larger than the cache, the
+/// zero-fill this skips is a full extra pass over memory (a quarter of an
+/// elementwise op's time on 2^20 f32).
+pub fn build_vec<C: Copy + Default + Send + Sync, S>(
+    n: usize,
+    grain: usize,
+    block: usize,
+    init: impl Fn() -> S + Sync,
+    f: impl Fn(&mut S, usize, &mut [C]) + Sync,
+) -> Vec<C> {
+    let block = block.clamp(1, n.max(1));
+    let mut out = Box::<[C]>::new_uninit_slice(n);
+    for_each_chunk_mut(&mut out, grain, |offset, chunk| {
+        let mut state = init();
+        let mut values = vec![C::default(); block];
+        for (b, dst) in chunk.chunks_mut(block).enumerate() {
+            let values = &mut values[..dst.len()];
+            f(&mut state, offset + b * block, values);
+            for (d, &v) in dst.iter_mut().zip(values.iter()) {
+                d.write(v);
+            }
+        }
+    });
+    // SAFETY: the chunks cover the output and every element was written.
+    unsafe { out.assume_init() }.into_vec()
+}
+
 /// Maps `input` into `out` (same length) with `f` applied chunk by chunk,
 /// in parallel for large inputs.
 pub fn map_chunks<T: Sync, U: Send>(

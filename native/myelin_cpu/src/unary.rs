@@ -4,7 +4,7 @@ use crate::cast::as_type;
 use crate::fast_math::Transcendental;
 use crate::float::{FloatElement, Real};
 use crate::integer::IntElement;
-use crate::parallel::{map_chunks, ELEMENTWISE_GRAIN};
+use crate::parallel::{build_vec, map_chunks, ELEMENTWISE_GRAIN};
 use myelin_core::ops::unary::UnaryClass;
 use myelin_core::ops::UnaryOp;
 use myelin_core::{dispatch_dtype, dispatch_float, dispatch_integer, Element, Error, Result, Tensor};
@@ -120,6 +120,17 @@ impl<T: FloatElement> FloatUnaryKernel<T::Compute> for MapFloat<'_, T> {
     type Output = Result<Tensor>;
     fn run<F: Fn(&[T::Compute], &mut [T::Compute]) + Sync + Copy>(self, f: F) -> Result<Tensor> {
         let src = self.t.as_slice::<T>()?;
+        if let Some(src) = T::as_compute(src) {
+            // f32, f64: computed straight into the result, unfilled.
+            let out = build_vec(
+                src.len(),
+                ELEMENTWISE_GRAIN,
+                WIDEN_BLOCK,
+                || (),
+                |_, offset, values| f(&src[offset..offset + values.len()], values),
+            );
+            return Tensor::from_vec(self.t.shape().clone(), out);
+        }
         let mut out = vec![T::ZERO; src.len()];
         map_chunks(src, &mut out, ELEMENTWISE_GRAIN, |i, o| {
             match (T::as_compute(i), T::as_compute_mut(o)) {
