@@ -1,35 +1,11 @@
 """PyTorch's side of bench/run_jit.sh: the residual-GELU chain of 10
 elementwise ops on 2^20 f32, eager and under torch.compile (when it works
 here), and a small function's per-call cost, on 2 CPU threads."""
-import time
-
 import torch
 
+from timing import median_time, per_call, report
+
 torch.set_num_threads(2)
-
-
-def median_time(fn, reps):
-    for _ in range(max(reps // 10, 1)):
-        fn()
-    samples = []
-    for _ in range(reps):
-        t0 = time.perf_counter()
-        fn()
-        samples.append(time.perf_counter() - t0)
-    return sorted(samples)[reps // 2]
-
-
-def per_call(fn, n):
-    for _ in range(1000):
-        fn()
-    t0 = time.perf_counter()
-    for _ in range(n):
-        fn()
-    return (time.perf_counter() - t0) / n
-
-
-def report(name, value, unit):
-    print(f"{name} {value:.3f} {unit}", flush=True)
 
 
 def chain(x):

@@ -1,34 +1,10 @@
 """PyTorch's side of bench/run.sh: the same workloads as tensor_bench.exs,
 on 2 CPU threads, printing `name value unit` lines."""
-import time
-
 import torch
 
+from timing import median_time, per_call, report
+
 torch.set_num_threads(2)
-
-
-def median_time(fn, reps):
-    for _ in range(max(reps // 10, 1)):
-        fn()
-    samples = []
-    for _ in range(reps):
-        t0 = time.perf_counter()
-        fn()
-        samples.append(time.perf_counter() - t0)
-    return sorted(samples)[reps // 2]
-
-
-def per_call(fn, n):
-    for _ in range(1000):
-        fn()
-    t0 = time.perf_counter()
-    for _ in range(n):
-        fn()
-    return (time.perf_counter() - t0) / n
-
-
-def report(name, value, unit):
-    print(f"{name} {value:.3f} {unit}")
 
 
 one = torch.tensor([1.0])
