@@ -10,10 +10,15 @@
 //! * one operand of `zip2` is a single element: a contiguous map with a
 //!   constant.
 //!
-//! Large outputs are cut into chunks processed in parallel
-//! ([`for_each_chunk_mut`]); every path is chunked the same way.
+//! Large outputs are cut into chunks processed in parallel, each computed
+//! block by block into uninitialized memory ([`build_vec`]); every path is
+//! chunked the same way.
 
-use crate::parallel::{for_each_chunk_mut, ELEMENTWISE_GRAIN};
+use crate::parallel::{build_vec, ELEMENTWISE_GRAIN};
+
+/// Outputs are computed this many values at a time into a small buffer and
+/// copied into the (never zero-filled) result; see [`build_vec`].
+const ZIP_BLOCK: usize = 2048;
 use myelin_core::shape::broadcast::broadcast_strides;
 use myelin_core::{Element, Result, Shape, Tensor};
 
@@ -26,65 +31,89 @@ pub(crate) fn zip2<A: Element, B: Element, O: Element>(
     f: impl Fn(A, B) -> O + Sync,
 ) -> Result<Tensor> {
     let (xa, xb) = (a.as_slice::<A>()?, b.as_slice::<B>()?);
-    let mut out = vec![O::ZERO; shape.size()];
+    let n = shape.size();
     let full_a = a.shape() == shape;
     let full_b = b.shape() == shape;
-    if full_a && full_b {
-        for_each_chunk_mut(&mut out, ELEMENTWISE_GRAIN, |off, o| {
-            let end = off + o.len();
-            for ((y, &p), &q) in o.iter_mut().zip(&xa[off..end]).zip(&xb[off..end]) {
-                *y = f(p, q);
-            }
-        });
+    let out: Vec<O> = if full_a && full_b {
+        build_vec(
+            n,
+            ELEMENTWISE_GRAIN,
+            ZIP_BLOCK,
+            || (),
+            |_, off, o| {
+                let end = off + o.len();
+                for ((y, &p), &q) in o.iter_mut().zip(&xa[off..end]).zip(&xb[off..end]) {
+                    *y = f(p, q);
+                }
+            },
+        )
     } else if let ([p], true) = (xa, full_b) {
         let p = *p;
-        for_each_chunk_mut(&mut out, ELEMENTWISE_GRAIN, |off, o| {
-            let end = off + o.len();
-            for (y, &q) in o.iter_mut().zip(&xb[off..end]) {
-                *y = f(p, q);
-            }
-        });
+        build_vec(
+            n,
+            ELEMENTWISE_GRAIN,
+            ZIP_BLOCK,
+            || (),
+            |_, off, o| {
+                let end = off + o.len();
+                for (y, &q) in o.iter_mut().zip(&xb[off..end]) {
+                    *y = f(p, q);
+                }
+            },
+        )
     } else if let ([q], true) = (xb, full_a) {
         let q = *q;
-        for_each_chunk_mut(&mut out, ELEMENTWISE_GRAIN, |off, o| {
-            let end = off + o.len();
-            for (y, &p) in o.iter_mut().zip(&xa[off..end]) {
-                *y = f(p, q);
-            }
-        });
+        build_vec(
+            n,
+            ELEMENTWISE_GRAIN,
+            ZIP_BLOCK,
+            || (),
+            |_, off, o| {
+                let end = off + o.len();
+                for (y, &p) in o.iter_mut().zip(&xa[off..end]) {
+                    *y = f(p, q);
+                }
+            },
+        )
     } else {
         let walk = Walk::new(shape, [a.shape(), b.shape()]);
-        for_each_chunk_mut(&mut out, ELEMENTWISE_GRAIN, |off, o| {
-            walk.rows(off, o, |row, [ia, ib], [sa, sb]| {
-                let n = row.len();
-                // Contiguous or constant operands: loops the compiler vectorizes.
-                match (sa, sb) {
-                    (1, 1) => {
-                        for ((y, &p), &q) in row.iter_mut().zip(&xa[ia..ia + n]).zip(&xb[ib..ib + n]) {
-                            *y = f(p, q);
+        build_vec(
+            n,
+            ELEMENTWISE_GRAIN,
+            ZIP_BLOCK,
+            || (),
+            |_, off, o| {
+                walk.rows(off, o, |row, [ia, ib], [sa, sb]| {
+                    let n = row.len();
+                    // Contiguous or constant operands: loops the compiler vectorizes.
+                    match (sa, sb) {
+                        (1, 1) => {
+                            for ((y, &p), &q) in row.iter_mut().zip(&xa[ia..ia + n]).zip(&xb[ib..ib + n]) {
+                                *y = f(p, q);
+                            }
+                        }
+                        (1, 0) => {
+                            let q = xb[ib];
+                            for (y, &p) in row.iter_mut().zip(&xa[ia..ia + n]) {
+                                *y = f(p, q);
+                            }
+                        }
+                        (0, 1) => {
+                            let p = xa[ia];
+                            for (y, &q) in row.iter_mut().zip(&xb[ib..ib + n]) {
+                                *y = f(p, q);
+                            }
+                        }
+                        _ => {
+                            for (k, y) in row.iter_mut().enumerate() {
+                                *y = f(xa[ia + k * sa], xb[ib + k * sb]);
+                            }
                         }
                     }
-                    (1, 0) => {
-                        let q = xb[ib];
-                        for (y, &p) in row.iter_mut().zip(&xa[ia..ia + n]) {
-                            *y = f(p, q);
-                        }
-                    }
-                    (0, 1) => {
-                        let p = xa[ia];
-                        for (y, &q) in row.iter_mut().zip(&xb[ib..ib + n]) {
-                            *y = f(p, q);
-                        }
-                    }
-                    _ => {
-                        for (k, y) in row.iter_mut().enumerate() {
-                            *y = f(xa[ia + k * sa], xb[ib + k * sb]);
-                        }
-                    }
-                }
-            });
-        });
-    }
+                });
+            },
+        )
+    };
     Tensor::from_vec(shape.clone(), out)
 }
 
@@ -98,56 +127,72 @@ pub(crate) fn zip3<A: Element, B: Element, C: Element, O: Element>(
     f: impl Fn(A, B, C) -> O + Sync,
 ) -> Result<Tensor> {
     let (xa, xb, xc) = (a.as_slice::<A>()?, b.as_slice::<B>()?, c.as_slice::<C>()?);
-    let mut out = vec![O::ZERO; shape.size()];
-    if a.shape() == shape && b.shape() == shape && c.shape() == shape {
-        for_each_chunk_mut(&mut out, ELEMENTWISE_GRAIN, |off, o| {
-            let end = off + o.len();
-            let operands = xa[off..end].iter().zip(&xb[off..end]).zip(&xc[off..end]);
-            for (y, ((&p, &q), &r)) in o.iter_mut().zip(operands) {
-                *y = f(p, q, r);
-            }
-        });
+    let n = shape.size();
+    let out: Vec<O> = if a.shape() == shape && b.shape() == shape && c.shape() == shape {
+        build_vec(
+            n,
+            ELEMENTWISE_GRAIN,
+            ZIP_BLOCK,
+            || (),
+            |_, off, o| {
+                let end = off + o.len();
+                let operands = xa[off..end].iter().zip(&xb[off..end]).zip(&xc[off..end]);
+                for (y, ((&p, &q), &r)) in o.iter_mut().zip(operands) {
+                    *y = f(p, q, r);
+                }
+            },
+        )
     } else {
         let walk = Walk::new(shape, [a.shape(), b.shape(), c.shape()]);
-        for_each_chunk_mut(&mut out, ELEMENTWISE_GRAIN, |off, o| {
-            walk.rows(off, o, |row, [ia, ib, ic], [sa, sb, sc]| {
-                let n = row.len();
-                // select(cond, x, 0) and clip(x, lo, hi) read two full
-                // operands and a constant, or one and two constants.
-                match (sa, sb, sc) {
-                    (1, 1, 1) => {
-                        let operands = xa[ia..ia + n].iter().zip(&xb[ib..ib + n]).zip(&xc[ic..ic + n]);
-                        for (y, ((&p, &q), &r)) in row.iter_mut().zip(operands) {
-                            *y = f(p, q, r);
+        build_vec(
+            n,
+            ELEMENTWISE_GRAIN,
+            ZIP_BLOCK,
+            || (),
+            |_, off, o| {
+                walk.rows(off, o, |row, [ia, ib, ic], [sa, sb, sc]| {
+                    let n = row.len();
+                    // select(cond, x, 0) and clip(x, lo, hi) read two full
+                    // operands and a constant, or one and two constants.
+                    match (sa, sb, sc) {
+                        (1, 1, 1) => {
+                            let operands = xa[ia..ia + n].iter().zip(&xb[ib..ib + n]).zip(&xc[ic..ic + n]);
+                            for (y, ((&p, &q), &r)) in row.iter_mut().zip(operands) {
+                                *y = f(p, q, r);
+                            }
+                        }
+                        (1, 1, 0) => {
+                            let r = xc[ic];
+                            for (y, (&p, &q)) in
+                                row.iter_mut().zip(xa[ia..ia + n].iter().zip(&xb[ib..ib + n]))
+                            {
+                                *y = f(p, q, r);
+                            }
+                        }
+                        (1, 0, 1) => {
+                            let q = xb[ib];
+                            for (y, (&p, &r)) in
+                                row.iter_mut().zip(xa[ia..ia + n].iter().zip(&xc[ic..ic + n]))
+                            {
+                                *y = f(p, q, r);
+                            }
+                        }
+                        (1, 0, 0) => {
+                            let (q, r) = (xb[ib], xc[ic]);
+                            for (y, &p) in row.iter_mut().zip(&xa[ia..ia + n]) {
+                                *y = f(p, q, r);
+                            }
+                        }
+                        _ => {
+                            for (k, y) in row.iter_mut().enumerate() {
+                                *y = f(xa[ia + k * sa], xb[ib + k * sb], xc[ic + k * sc]);
+                            }
                         }
                     }
-                    (1, 1, 0) => {
-                        let r = xc[ic];
-                        for (y, (&p, &q)) in row.iter_mut().zip(xa[ia..ia + n].iter().zip(&xb[ib..ib + n])) {
-                            *y = f(p, q, r);
-                        }
-                    }
-                    (1, 0, 1) => {
-                        let q = xb[ib];
-                        for (y, (&p, &r)) in row.iter_mut().zip(xa[ia..ia + n].iter().zip(&xc[ic..ic + n])) {
-                            *y = f(p, q, r);
-                        }
-                    }
-                    (1, 0, 0) => {
-                        let (q, r) = (xb[ib], xc[ic]);
-                        for (y, &p) in row.iter_mut().zip(&xa[ia..ia + n]) {
-                            *y = f(p, q, r);
-                        }
-                    }
-                    _ => {
-                        for (k, y) in row.iter_mut().enumerate() {
-                            *y = f(xa[ia + k * sa], xb[ib + k * sb], xc[ic + k * sc]);
-                        }
-                    }
-                }
-            });
-        });
-    }
+                });
+            },
+        )
+    };
     Tensor::from_vec(shape.clone(), out)
 }
 
