@@ -42,7 +42,8 @@ defmodule Myelin.Transforms do
 
     case enclosing_graph(args) do
       nil ->
-        run_compiled({:value_and_grad, fun, argnums, has_aux}, transform, args, :value_and_grad)
+        key = {:value_and_grad, fun_key(fun), argnums, has_aux}
+        run_compiled(key, transform, args, :value_and_grad)
 
       graph ->
         transform.(args |> Tree.map(&to_node!(&1, graph, :grad)))
@@ -92,7 +93,7 @@ defmodule Myelin.Transforms do
     if enclosing_graph(args) do
       trace_call(fun, args, :jit)
     else
-      run_compiled({:jit, fun}, &trace_call(fun, &1, :jit), args, :jit)
+      run_compiled({:jit, fun_key(fun)}, &trace_call(fun, &1, :jit), args, :jit)
     end
   end
 
@@ -180,6 +181,31 @@ defmodule Myelin.Transforms do
     outs = Graph.run(exe, leaves, [], work: work)
     Tree.unflatten(out_template, outs)
   end
+
+  # A function's identity for the cache: its code and its captured
+  # variables, with captured tensors reduced to their references. (A fun
+  # term itself would do, but ETS hashes a key whole, and a captured
+  # tensor's data binary would be hashed on every call.)
+  defp fun_key(fun) do
+    case :erlang.fun_info(fun, :type) do
+      {:type, :external} ->
+        fun
+
+      {:type, :local} ->
+        info = Map.new([:module, :new_uniq, :index, :env], &:erlang.fun_info(fun, &1))
+        {info.module, info.new_uniq, info.index, Enum.map(info.env, &strip_data/1)}
+    end
+  end
+
+  defp strip_data(%Tensor{ref: ref, shape: shape, type: type}), do: {Tensor, ref, shape, type}
+  defp strip_data(%_{} = struct), do: struct |> Map.from_struct() |> strip_data()
+  defp strip_data(list) when is_list(list), do: Enum.map(list, &strip_data/1)
+  defp strip_data(map) when is_map(map), do: Map.new(map, fn {k, v} -> {k, strip_data(v)} end)
+
+  defp strip_data(tuple) when is_tuple(tuple),
+    do: tuple |> Tuple.to_list() |> Enum.map(&strip_data/1) |> List.to_tuple()
+
+  defp strip_data(other), do: other
 
   defp compile(transform, signature, template, op) do
     graph = Graph.new()

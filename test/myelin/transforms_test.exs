@@ -257,13 +257,16 @@ defmodule Myelin.TransformsTest do
       assert T.to_list(grad_of_jit) == T.to_list(direct)
     end
 
-    test "a captured tensor becomes a constant" do
-      bias = T.tensor([10.0, 20.0])
-
-      assert Myelin.jit(fn x -> T.add(x, bias) end).(T.tensor([1.0, 2.0])) |> T.to_list() == [
-               11.0,
-               22.0
-             ]
+    test "a captured tensor becomes a constant, one compiled graph per captured tensor" do
+      add_bias = fn bias -> Myelin.jit(fn x -> T.add(x, bias) end) end
+      x = T.tensor([1.0, 2.0])
+      assert add_bias.(T.tensor([10.0, 20.0])).(x) |> T.to_list() == [11.0, 22.0]
+      assert add_bias.(T.tensor([30.0, 40.0])).(x) |> T.to_list() == [31.0, 42.0]
+      same = T.tensor([5.0, 5.0])
+      assert add_bias.(same).(x) |> T.to_list() == [6.0, 7.0]
+      before = Myelin.CompileCache.size()
+      assert add_bias.(same).(x) |> T.to_list() == [6.0, 7.0]
+      assert Myelin.CompileCache.size() == before
     end
   end
 
