@@ -98,8 +98,25 @@ defmodule Myelin.MixProject do
       compilers: [:myelin_nif] ++ Mix.compilers(),
       start_permanent: Mix.env() == :prod,
       elixirc_paths: elixirc_paths(Mix.env()),
-      deps: []
+      # A build with Nx compiles Myelin.Backend; a separate build directory
+      # makes switching NX_PATH on and off recompile it (Mix does not track
+      # the `Code.ensure_loaded?(Nx)` guard).
+      build_path: if(System.get_env("NX_PATH"), do: "_build/with_nx", else: "_build"),
+      deps: deps()
     ]
+  end
+
+  # Nx is optional: Myelin.Backend (the Nx backend) is compiled only when Nx
+  # is present. NX_PATH points at a local Nx checkout (docs/NX_BACKEND.md
+  # says how to build one without Hex); otherwise, where Hex is installed,
+  # Nx comes from hex.pm. Without either (an offline machine) there is no Nx
+  # and everything else builds and tests as usual.
+  defp deps do
+    cond do
+      path = System.get_env("NX_PATH") -> [{:nx, path: path, optional: true}]
+      Code.ensure_loaded?(Hex) -> [{:nx, "~> 0.7", optional: true}]
+      true -> []
+    end
   end
 
   def application do

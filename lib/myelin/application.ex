@@ -7,6 +7,10 @@ defmodule Myelin.Application do
 
   @impl true
   def start(_type, _args) do
+    # The Nx backend's fallback counters (compiled only with Nx).
+    fallback = Myelin.Backend.Fallback
+    if Code.ensure_loaded?(fallback), do: apply(fallback, :init, [])
+
     Supervisor.start_link([Myelin.CompileCache], strategy: :one_for_one, name: Myelin.Supervisor)
   end
 end

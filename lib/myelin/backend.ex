@@ -1,0 +1,442 @@
+if Code.ensure_loaded?(Nx) do
+  defmodule Myelin.Backend do
+    @moduledoc """
+    An `Nx.Backend` on Myelin's engine: existing Nx code (and Axon,
+    Scholar, Bumblebee on top of it) runs on Myelin by setting
+
+        Nx.default_backend(Myelin.Backend)
+
+    Compiled only when Nx is present (Nx is an optional dependency). Written
+    against the Nx 0.7 behaviour.
+
+    An Nx tensor on this backend holds a `Myelin.Tensor`; `to_nx/2` and
+    `from_nx/1` convert between the two without copying. Every callback
+    runs on the engine, except the few listed in `Myelin.Backend.Fallback`,
+    which are computed by `Nx.BinaryBackend` explicitly and counted (see
+    `fallback_counts/0`). Complex types are not supported: ops on them
+    raise an `ArgumentError`.
+
+    Ops run on the calling process's scheduler when small and on dirty
+    schedulers when large, as `Myelin.Tensor` ops do.
+    """
+
+    @behaviour Nx.Backend
+
+    @enforce_keys [:tensor]
+    defstruct [:tensor]
+
+    @type t :: %__MODULE__{tensor: Myelin.Tensor.t()}
+
+    alias Myelin.Backend.Fallback
+    alias Myelin.Tensor, as: MT
+    alias Nx.Tensor, as: T
+
+    import Myelin.Tensor, only: [dispatch: 4]
+
+    ## Conversions
+
+    @doc """
+    Wraps a `Myelin.Tensor` as an `Nx.Tensor` on this backend, without
+    copying. `names:` gives the axis names (default: none).
+
+        iex> t = Myelin.Backend.to_nx(Myelin.Tensor.tensor([1, 2, 3]))
+        iex> Nx.add(t, 1)
+        #Nx.Tensor<
+          s64[3]
+          [2, 3, 4]
+        >
+    """
+    @spec to_nx(MT.t(), keyword()) :: T.t()
+    def to_nx(%MT{shape: shape, type: type} = t, opts \\ []) do
+      names = Keyword.get(opts, :names) || List.duplicate(nil, tuple_size(shape))
+      %T{data: %__MODULE__{tensor: t}, shape: shape, type: type, names: names}
+    end
+
+    @doc """
+    The `Myelin.Tensor` holding an Nx tensor's data: the same memory when the
+    tensor is on this backend, else a copy of its binary.
+
+        iex> Myelin.Backend.from_nx(Nx.tensor([1.0, 2.0], backend: Nx.BinaryBackend))
+        #Myelin.Tensor<
+          f32[2]
+          [1.0, 2.0]
+        >
+    """
+    @spec from_nx(T.t()) :: MT.t()
+    def from_nx(%T{data: %__MODULE__{tensor: t}}), do: t
+
+    def from_nx(%T{type: type, shape: shape} = t) do
+      real_type!(type, :from_nx)
+      MT.from_binary(Nx.to_binary(t), type, shape: shape)
+    end
+
+    @doc """
+    How many times each op has been computed by the explicit fallback to
+    `Nx.BinaryBackend` in this VM, as a map of op name to count.
+
+        iex> is_map(Myelin.Backend.fallback_counts())
+        true
+    """
+    @spec fallback_counts() :: %{atom() => non_neg_integer()}
+    defdelegate fallback_counts(), to: Fallback, as: :counts
+
+    # The result of a callback: `t` as `out`, converted to `out`'s type if
+    # the engine produced another (e.g. s64 sums where Nx wants u64).
+    @compile {:inline, to_out: 2}
+    defp to_out(%MT{type: type} = t, %T{type: type} = out),
+      do: %{out | data: %__MODULE__{tensor: t}}
+
+    defp to_out(%MT{} = t, %T{type: type} = out), do: to_out(cast(t, type), out)
+
+    # An operand as a Myelin.Tensor of `type`.
+    defp operand(%T{} = t, type), do: t |> from_nx() |> cast(type)
+
+    defp cast(%MT{type: type} = t, type), do: t
+
+    defp cast(%MT{} = t, type) do
+      real_type!(type, :as_type)
+      MT.as_type(t, type)
+    end
+
+    defp real_type!({:c, _} = type, op) do
+      raise ArgumentError,
+            "Myelin.Backend.#{op}: complex types such as #{inspect(type)} are not supported yet; " <>
+              "use Nx.BinaryBackend for complex tensors"
+    end
+
+    defp real_type!(type, _op), do: type
+
+    ## Creation
+
+    @impl true
+    def init(opts) do
+      Enum.each(opts, fn
+        {:device, :cpu} ->
+          :ok
+
+        other ->
+          raise ArgumentError,
+                "Myelin.Backend: unknown option #{inspect(other)}, expected device: :cpu"
+      end)
+
+      opts
+    end
+
+    @impl true
+    def constant(%T{type: type, shape: shape} = out, number, _opts) do
+      real_type!(type, :constant)
+
+      if is_struct(number, Complex),
+        do: raise(ArgumentError, "Myelin.Backend.constant: complex numbers are not supported yet")
+
+      MT.full(shape, number, type: type) |> to_out(out)
+    end
+
+    @impl true
+    def from_binary(%T{type: type, shape: shape} = out, binary, _opts) do
+      real_type!(type, :from_binary)
+      MT.from_binary(IO.iodata_to_binary(binary), type, shape: shape) |> to_out(out)
+    end
+
+    @impl true
+    def eye(%T{type: type, shape: shape} = out, _opts),
+      do: MT.eye(shape, type: real_type!(type, :eye)) |> to_out(out)
+
+    @impl true
+    def iota(%T{type: type, shape: shape} = out, axis, _opts),
+      do: MT.iota(shape, axis: axis, type: real_type!(type, :iota)) |> to_out(out)
+
+    ## Memory and transfer
+
+    @impl true
+    # Memory is owned by the engine and released when the last reference
+    # is garbage-collected; there is nothing to free eagerly.
+    def backend_deallocate(_tensor), do: :ok
+
+    @impl true
+    def backend_copy(tensor, backend, opts), do: backend_transfer(tensor, backend, opts)
+
+    @impl true
+    def backend_transfer(tensor, Nx.Tensor, _opts), do: tensor
+    # Tensors are immutable: a copy on the same backend can share memory.
+    def backend_transfer(tensor, __MODULE__, _opts), do: tensor
+
+    def backend_transfer(%T{} = tensor, backend, opts),
+      do: backend.from_binary(tensor, MT.to_binary(from_nx(tensor)), opts)
+
+    @impl true
+    def to_binary(%T{type: {_, bits}} = tensor, limit) do
+      binary = MT.to_binary(from_nx(tensor))
+      bytes = limit * div(bits, 8)
+      if byte_size(binary) <= bytes, do: binary, else: binary_part(binary, 0, bytes)
+    end
+
+    @impl true
+    def inspect(%T{} = tensor, inspect_opts) do
+      limit =
+        if inspect_opts.limit == :infinity, do: Nx.size(tensor), else: inspect_opts.limit + 1
+
+      Nx.Backend.inspect(tensor, to_binary(tensor, limit), inspect_opts)
+    end
+
+    @impl true
+    def to_batched(%T{shape: out_shape} = out, %T{shape: shape} = tensor, opts) do
+      t = from_nx(tensor)
+      batch = elem(out_shape, 0)
+      total = elem(shape, 0)
+      full = div(total, batch)
+      rest_lengths = shape |> Tuple.delete_at(0) |> Tuple.to_list()
+      zeros = Enum.map(rest_lengths, fn _ -> 0 end)
+      slice = fn start, len -> MT.slice(t, [start | zeros], [len | rest_lengths]) end
+
+      last =
+        if rem(total, batch) != 0 and opts[:leftover] == :repeat,
+          do: full,
+          else: full - 1
+
+      Stream.map(0..last//1, fn
+        ^full ->
+          # The leftover batch wraps around to the first elements.
+          have = total - full * batch
+          MT.concatenate([slice.(full * batch, have), slice.(0, batch - have)]) |> to_out(out)
+
+        i ->
+          slice.(i * batch, batch) |> to_out(out)
+      end)
+    end
+
+    ## Types and shapes
+
+    @impl true
+    def as_type(%T{type: type} = out, tensor), do: operand(tensor, type) |> to_out(out)
+
+    @impl true
+    def bitcast(%T{type: type} = out, tensor),
+      do: tensor |> from_nx() |> MT.bitcast(real_type!(type, :bitcast)) |> to_out(out)
+
+    @impl true
+    def reshape(%T{shape: shape} = out, tensor),
+      do: tensor |> from_nx() |> MT.reshape(shape) |> to_out(out)
+
+    @impl true
+    def squeeze(%T{shape: shape} = out, tensor, _axes),
+      do: tensor |> from_nx() |> MT.reshape(shape) |> to_out(out)
+
+    @impl true
+    def broadcast(%T{type: type} = out, tensor, shape, axes),
+      do: tensor |> operand(type) |> MT.broadcast(shape, axes: axes) |> to_out(out)
+
+    @impl true
+    def transpose(out, tensor, axes),
+      do: tensor |> from_nx() |> MT.transpose(axes: axes) |> to_out(out)
+
+    @impl true
+    def pad(%T{type: type} = out, tensor, pad_value, config),
+      do: tensor |> operand(type) |> MT.pad(operand(pad_value, type), config) |> to_out(out)
+
+    @impl true
+    def reverse(out, tensor, axes),
+      do: tensor |> from_nx() |> MT.reverse(axes: axes) |> to_out(out)
+
+    @impl true
+    def concatenate(%T{type: type} = out, tensors, axis),
+      do: tensors |> Enum.map(&operand(&1, type)) |> MT.concatenate(axis: axis) |> to_out(out)
+
+    @impl true
+    def slice(%T{} = out, %T{shape: shape} = tensor, starts, lengths, strides) do
+      starts = clamp_starts(starts, shape, lengths)
+      tensor |> from_nx() |> MT.slice(starts, lengths, strides: strides) |> to_out(out)
+    end
+
+    @impl true
+    def put_slice(%T{type: type} = out, %T{shape: shape} = tensor, starts, slice) do
+      starts = clamp_starts(starts, shape, Tuple.to_list(slice.shape))
+      tensor |> operand(type) |> MT.put_slice(starts, operand(slice, type)) |> to_out(out)
+    end
+
+    # Nx clamps start indices (numbers or scalar tensors) so the slice fits.
+    defp clamp_starts(starts, shape, lengths) do
+      [Tuple.to_list(shape), starts, lengths]
+      |> Enum.zip_with(fn [dim, start, len] ->
+        start = if is_integer(start), do: start, else: start |> from_nx() |> MT.to_number()
+        start |> max(0) |> min(dim - len)
+      end)
+    end
+
+    ## Indexing
+
+    @impl true
+    def take(out, tensor, indices, axis),
+      do: tensor |> from_nx() |> MT.take(from_nx(indices), axis: axis) |> to_out(out)
+
+    @impl true
+    def take_along_axis(out, tensor, indices, axis),
+      do: tensor |> from_nx() |> MT.take_along_axis(from_nx(indices), axis: axis) |> to_out(out)
+
+    @impl true
+    def gather(out, tensor, indices, opts) do
+      t = from_nx(tensor)
+      axes = opts[:axes]
+      all_axes = Nx.axes(tensor)
+      # The engine indexes leading axes: move the indexed ones first.
+      t =
+        if List.starts_with?(all_axes, axes),
+          do: t,
+          else: MT.transpose(t, axes: axes ++ (all_axes -- axes))
+
+      MT.gather(t, from_nx(indices)) |> to_out(out)
+    end
+
+    @impl true
+    def indexed_add(out, target, indices, updates, opts),
+      do: indexed(&MT.indexed_add/3, out, target, indices, updates, opts)
+
+    @impl true
+    def indexed_put(out, target, indices, updates, opts),
+      do: indexed(&MT.indexed_put/3, out, target, indices, updates, opts)
+
+    defp indexed(fun, %T{type: type} = out, target, indices, updates, opts) do
+      t = operand(target, type)
+      updates = operand(updates, type)
+      axes = opts[:axes]
+      all_axes = Nx.axes(target)
+
+      if is_nil(axes) or List.starts_with?(all_axes, axes) do
+        fun.(t, from_nx(indices), updates) |> to_out(out)
+      else
+        # The engine scatters into leading axes: permute, scatter, undo.
+        perm = axes ++ (all_axes -- axes)
+        inverse = perm |> Enum.with_index() |> Enum.sort() |> Enum.map(&elem(&1, 1))
+
+        t
+        |> MT.transpose(axes: perm)
+        |> fun.(from_nx(indices), updates)
+        |> MT.transpose(axes: inverse)
+        |> to_out(out)
+      end
+    end
+
+    @impl true
+    def select(%T{type: type} = out, pred, on_true, on_false),
+      do: MT.select(from_nx(pred), operand(on_true, type), operand(on_false, type)) |> to_out(out)
+
+    @impl true
+    def clip(%T{type: type} = out, tensor, min, max),
+      do:
+        tensor |> operand(type) |> MT.clip(operand(min, type), operand(max, type)) |> to_out(out)
+
+    ## Element-wise ops
+
+    # Arithmetic and bitwise ops compute in the output type, as
+    # Nx.BinaryBackend does; comparisons and logical ops compare the inputs
+    # in their merged type and give u8.
+    @arithmetic_ops [:add, :subtract, :multiply, :pow, :remainder, :divide, :atan2, :min, :max] ++
+                      [:quotient, :bitwise_and, :bitwise_or, :bitwise_xor, :left_shift] ++
+                      [:right_shift]
+    @comparison_ops [:equal, :not_equal, :greater, :less, :greater_equal, :less_equal] ++
+                      [:logical_and, :logical_or, :logical_xor]
+
+    for op <- @arithmetic_ops do
+      @impl true
+      def unquote(op)(%T{type: type} = out, a, b),
+        do: binary(unquote(op), out, operand(a, type), operand(b, type))
+    end
+
+    for op <- @comparison_ops do
+      @impl true
+      def unquote(op)(out, a, b) do
+        type = Nx.Type.merge(a.type, b.type)
+        binary(unquote(op), out, operand(a, type), operand(b, type))
+      end
+    end
+
+    defp binary(op, %T{shape: shape} = out, a, b) do
+      dispatch(Nx.size(shape), :binary, :binary_dirty, [op, a.ref, b.ref]) |> to_out(out)
+    end
+
+    # The engine's unary ops; Nx's names are the same.
+    @engine_unary_ops [:exp, :expm1, :log, :log1p, :sigmoid, :cos, :sin, :tan, :cosh, :sinh] ++
+                        [:tanh, :acos, :asin, :atan, :acosh, :asinh, :atanh, :sqrt, :rsqrt] ++
+                        [:cbrt, :erf, :erfc, :abs, :bitwise_not, :ceil, :floor, :negate] ++
+                        [:round, :sign, :is_nan, :is_infinity]
+
+    for op <- @engine_unary_ops do
+      @impl true
+      def unquote(op)(out, tensor), do: unary(unquote(op), out, tensor)
+    end
+
+    @impl true
+    def logical_not(out, tensor), do: unary(:logical_not, out, tensor)
+
+    # Float results are computed in the output type (so an integer input to
+    # exp is converted first, as in Nx); other results from the input as is.
+    defp unary(op, %T{type: type} = out, %T{} = tensor) do
+      t = if Nx.Type.float?(type), do: operand(tensor, type), else: from_nx(tensor)
+      dispatch(MT.size(t), :unary, :unary_dirty, [op, t.ref]) |> to_out(out)
+    end
+
+    # Real tensors are their own real part and conjugate; their imaginary
+    # part is zero.
+    @impl true
+    def conjugate(%T{type: type} = out, tensor), do: operand(tensor, type) |> to_out(out)
+
+    @impl true
+    def real(%T{type: type} = out, tensor), do: operand(tensor, type) |> to_out(out)
+
+    @impl true
+    def imag(%T{type: type, shape: shape} = out, _tensor),
+      do: MT.full(shape, 0, type: real_type!(type, :imag)) |> to_out(out)
+
+    ## Reductions
+
+    for op <- [:sum, :product, :all, :any, :reduce_max, :reduce_min] do
+      @impl true
+      def unquote(op)(out, tensor, opts) do
+        t = from_nx(tensor)
+        args = [unquote(op), t.ref, opts[:axes], opts[:keep_axes] || false]
+        dispatch(MT.size(t), :reduce, :reduce_dirty, args) |> to_out(out)
+      end
+    end
+
+    for op <- [:argmax, :argmin] do
+      @impl true
+      def unquote(op)(out, tensor, opts) do
+        opts = Keyword.take(opts, [:axis, :tie_break, :keep_axis])
+        tensor |> from_nx() |> MT.unquote(op)(opts) |> to_out(out)
+      end
+    end
+
+    for op <- [:cumulative_sum, :cumulative_product, :cumulative_min, :cumulative_max] do
+      @impl true
+      def unquote(op)(out, tensor, opts) do
+        opts = Keyword.take(opts, [:axis, :reverse])
+        tensor |> from_nx() |> MT.unquote(op)(opts) |> to_out(out)
+      end
+    end
+
+    @impl true
+    def sort(out, tensor, opts),
+      do: tensor |> from_nx() |> MT.sort(Keyword.take(opts, [:axis, :direction])) |> to_out(out)
+
+    @impl true
+    def argsort(%T{type: type} = out, tensor, opts) do
+      opts = opts |> Keyword.take([:axis, :direction]) |> Keyword.put(:type, type)
+      tensor |> from_nx() |> MT.argsort(opts) |> to_out(out)
+    end
+
+    @impl true
+    def dot(%T{type: type} = out, a, contract_a, batch_a, b, contract_b, batch_b) do
+      MT.dot(operand(a, type), contract_a, batch_a, operand(b, type), contract_b, batch_b)
+      |> to_out(out)
+    end
+
+    ## Computed by Nx.BinaryBackend (explicit and counted; see Fallback)
+
+    for {op, arity} <- Fallback.ops() do
+      args = Macro.generate_arguments(arity, __MODULE__)
+
+      @impl true
+      def unquote(op)(unquote_splicing(args)), do: Fallback.run(unquote(op), unquote(args))
+    end
+  end
+end

@@ -1,0 +1,82 @@
+if Code.ensure_loaded?(Nx) do
+  defmodule Myelin.Backend.Fallback do
+    @moduledoc """
+    The `Nx.Backend` callbacks that `Myelin.Backend` does not yet compute on
+    the engine, and how they run: explicitly on `Nx.BinaryBackend`, with the
+    operands copied out of the engine and the result copied back, and each
+    call counted (`Myelin.Backend.fallback_counts/0`).
+
+    | op | why |
+    |---|---|
+    | `reduce/5`, `window_reduce/6`, `map/4` | they call a user's Elixir function per element |
+    | `lu/3`, `triangular_solve/4` | linear-algebra kernels not yet in the engine |
+    | `fft/3`, `ifft/3` | need complex types, not yet in the engine (they raise) |
+    | `conv/4`, the `window_*` ops | not yet exposed as eager engine ops |
+    | `erf_inv/2`, `count_leading_zeros/2`, `population_count/2` | not yet engine ops |
+
+    Nothing else falls back; the rest of `Nx.LinAlg` (qr, cholesky, eigh,
+    svd, solve, determinant) runs through Nx's default implementations,
+    which are built from engine ops.
+    """
+
+    alias Nx.Tensor, as: T
+
+    @ops [reduce: 5, window_reduce: 6, map: 4, lu: 3, triangular_solve: 4, fft: 3, ifft: 3] ++
+           [conv: 4, window_sum: 4, window_product: 4, window_max: 4, window_min: 4] ++
+           [window_scatter_max: 6, window_scatter_min: 6] ++
+           [erf_inv: 2, count_leading_zeros: 2, population_count: 2]
+    @index @ops |> Keyword.keys() |> Enum.with_index(1) |> Map.new()
+
+    @doc "The callbacks computed by the fallback, as `{name, arity}`."
+    @spec ops() :: keyword(pos_integer())
+    def ops, do: @ops
+
+    @doc false
+    # Called once by Myelin.Application.
+    def init do
+      :persistent_term.put(__MODULE__, :counters.new(map_size(@index), [:write_concurrency]))
+    end
+
+    @doc "Calls per op since the VM started, as a map."
+    @spec counts() :: %{atom() => non_neg_integer()}
+    def counts do
+      counters = :persistent_term.get(__MODULE__)
+      Map.new(@index, fn {op, i} -> {op, :counters.get(counters, i)} end)
+    end
+
+    @doc false
+    # Runs `op` on Nx.BinaryBackend with `args` (tensors in any backend).
+    def run(op, args) do
+      :counters.add(:persistent_term.get(__MODULE__), Map.fetch!(@index, op), 1)
+      args = Enum.map(args, &to_binary_backend/1)
+      # Tensors that BinaryBackend (or a user's function it calls) creates
+      # while computing must be binary ones too.
+      previous = Nx.default_backend(Nx.BinaryBackend)
+
+      try do
+        Nx.BinaryBackend |> apply(op, args) |> back(op)
+      after
+        Nx.default_backend(previous)
+      end
+    end
+
+    defp to_binary_backend(%T{data: %Myelin.Backend{}} = t),
+      do: %{t | data: %Nx.BinaryBackend{state: Nx.to_binary(t)}}
+
+    defp to_binary_backend(tuple) when is_tuple(tuple),
+      do: tuple |> Tuple.to_list() |> Enum.map(&to_binary_backend/1) |> List.to_tuple()
+
+    defp to_binary_backend(other), do: other
+
+    defp back(%T{type: {:c, _} = type}, op) do
+      raise ArgumentError,
+            "Myelin.Backend.#{op}: complex results (#{inspect(type)}) are not supported yet; " <>
+              "use Nx.BinaryBackend for complex tensors"
+    end
+
+    defp back(%T{} = t, _op), do: Myelin.Backend.to_nx(Myelin.Backend.from_nx(t), names: t.names)
+
+    defp back(tuple, op) when is_tuple(tuple),
+      do: tuple |> Tuple.to_list() |> Enum.map(&back(&1, op)) |> List.to_tuple()
+  end
+end
