@@ -358,7 +358,8 @@ if Code.ensure_loaded?(Nx) do
     @engine_unary_ops [:exp, :expm1, :log, :log1p, :sigmoid, :cos, :sin, :tan, :cosh, :sinh] ++
                         [:tanh, :acos, :asin, :atan, :acosh, :asinh, :atanh, :sqrt, :rsqrt] ++
                         [:cbrt, :erf, :erfc, :abs, :bitwise_not, :ceil, :floor, :negate] ++
-                        [:round, :sign, :is_nan, :is_infinity]
+                        [:round, :sign, :is_nan, :is_infinity, :erf_inv] ++
+                        [:count_leading_zeros, :population_count]
 
     for op <- @engine_unary_ops do
       @impl true
@@ -429,6 +430,47 @@ if Code.ensure_loaded?(Nx) do
       MT.dot(operand(a, type), contract_a, batch_a, operand(b, type), contract_b, batch_b)
       |> to_out(out)
     end
+
+    ## Convolution
+
+    @impl true
+    # The engine convolves channels-first with 1 to 3 spatial axes and
+    # non-negative padding; Nx's permutations become transposes around it.
+    # Other cases (batch groups, negative padding, more spatial axes) are
+    # computed by the fallback.
+    def conv(%T{type: type} = out, t, k, opts) do
+      if engine_conv?(t, opts) do
+        input = t |> operand(type) |> permute(opts[:input_permutation])
+        kernel = k |> operand(type) |> permute(opts[:kernel_permutation])
+
+        conv_opts =
+          Keyword.take(opts, [:strides, :padding, :input_dilation, :kernel_dilation]) ++
+            [feature_group_size: opts[:feature_group_size]]
+
+        input
+        |> MT.conv(kernel, conv_opts)
+        |> permute(inverse_permutation(opts[:output_permutation]))
+        |> to_out(out)
+      else
+        Fallback.run(:conv, [out, t, k, opts])
+      end
+    end
+
+    defp engine_conv?(%T{shape: shape}, opts) do
+      opts[:batch_group_size] == 1 and tuple_size(shape) in 3..5 and
+        Enum.all?(opts[:padding], fn {lo, hi} -> lo >= 0 and hi >= 0 end)
+    end
+
+    defp permute(%MT{} = t, nil), do: t
+
+    defp permute(%MT{} = t, axes) do
+      if axes == Enum.to_list(0..(length(axes) - 1)), do: t, else: MT.transpose(t, axes: axes)
+    end
+
+    defp inverse_permutation(nil), do: nil
+
+    defp inverse_permutation(perm),
+      do: perm |> Enum.with_index() |> Enum.sort() |> Enum.map(&elem(&1, 1))
 
     ## Computed by Nx.BinaryBackend (explicit and counted; see Fallback)
 

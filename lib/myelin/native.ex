@@ -122,6 +122,13 @@ defmodule Myelin.Native do
   def dot(_a, _ca, _ba, _b, _cb, _bb), do: nif_error()
   def dot_dirty(_a, _ca, _ba, _b, _cb, _bb), do: nif_error()
 
+  # nn.rs
+  def conv(_input, _kernel, _strides, _padding, _input_dilation, _kernel_dilation, _groups),
+    do: nif_error()
+
+  def conv_dirty(_input, _kernel, _strides, _padding, _input_dilation, _kernel_dilation, _groups),
+    do: nif_error()
+
   # graph.rs (tracing, autodiff, compiled graphs)
   def graph_new, do: nif_error()
   def graph_input(_graph, _type, _shape), do: nif_error()

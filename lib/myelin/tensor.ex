@@ -29,7 +29,7 @@ defmodule Myelin.Tensor do
   import Kernel, except: [byte_size: 1]
 
   alias Myelin.Native
-  alias Myelin.Tensor.{Elementwise, Reductions, ShapeOps}
+  alias Myelin.Tensor.{Convolution, Elementwise, Reductions, ShapeOps}
   alias Myelin.Tensor.Type
 
   # `data` is a binary over the tensor's memory (no copy): it makes the BEAM
@@ -525,6 +525,9 @@ defmodule Myelin.Tensor do
   defdelegate cosh(t), to: Elementwise
   defdelegate erf(t), to: Elementwise
   defdelegate erfc(t), to: Elementwise
+  defdelegate erf_inv(t), to: Elementwise
+  defdelegate count_leading_zeros(t), to: Elementwise
+  defdelegate population_count(t), to: Elementwise
   defdelegate exp(t), to: Elementwise
   defdelegate expm1(t), to: Elementwise
   defdelegate floor(t), to: Elementwise
@@ -607,6 +610,7 @@ defmodule Myelin.Tensor do
   defdelegate dot(a, b), to: Reductions
   defdelegate dot(a, contract_a, b, contract_b), to: Reductions
   defdelegate dot(a, contract_a, batch_a, b, contract_b, batch_b), to: Reductions
+  defdelegate conv(input, kernel, opts \\ []), to: Convolution
 
   ## Internals shared by every op
 

@@ -41,7 +41,7 @@ defmodule Myelin.Tensor.Elementwise do
     {:acos, "the arccosine", "[1.0, 0.0]", "[0.0, 1.5707964]"},
     {:atan, "the arctangent", "[0.0, 1.0]", "[0.0, 0.7853982]"},
     {:sinh, "the hyperbolic sine", "[0.0, 1.0]", "[0.0, 1.1752012]"},
-    {:cosh, "the hyperbolic cosine", "[0.0, 1.0]", "[1.0, 1.5430806]"},
+    {:cosh, "the hyperbolic cosine", "[0.0, 1.0]", "[1.0, 1.5430807]"},
     {:tanh, "the hyperbolic tangent", "[0.0, 1.0]", "[0.0, 0.7615941]"},
     {:asinh, "the inverse hyperbolic sine", "[0.0, 1.0]", "[0.0, 0.8813736]"},
     {:acosh, "the inverse hyperbolic cosine", "[1.0, 2.0]", "[0.0, 1.316958]"},
@@ -49,10 +49,15 @@ defmodule Myelin.Tensor.Elementwise do
     {:sigmoid, "the logistic function, 1 / (1 + e^-x)", "[0.0, 2.0]", "[0.5, 0.8807971]"},
     {:erf, "the error function", "[0.0, 1.0]", "[0.0, 0.8427008]"},
     {:erfc, "the complementary error function, 1 - erf(x)", "[0.0, 1.0]", "[1.0, 0.1572992]"},
+    {:erf_inv, "the inverse error function (NaN outside [-1, 1])", "[0.0, 0.5]",
+     "[0.0, 0.47693628]"},
     {:is_nan, "1 where x is NaN, else 0 (type u8)", "[1.0, :nan]", "[0, 1]"},
     {:is_infinity, "1 where x is infinite, else 0 (type u8)", "[:infinity, 1.0]", "[1, 0]"},
     {:logical_not, "1 where x is zero, else 0 (type u8)", "[0, 2]", "[1, 0]"},
-    {:bitwise_not, "the bitwise complement (integers only)", "[0, 5]", "[-1, -6]"}
+    {:bitwise_not, "the bitwise complement (integers only)", "[0, 5]", "[-1, -6]"},
+    {:count_leading_zeros, "the number of leading zero bits (integers only)", "[1, -1]",
+     "[63, 0]"},
+    {:population_count, "the number of one bits (integers only)", "[7, -1]", "[3, 64]"}
   ]
 
   for {name, what, input, output} <- @unary_ops do
@@ -64,6 +69,7 @@ defmodule Myelin.Tensor.Elementwise do
       cond do
         name in [:is_nan, :is_infinity, :logical_not] -> "u8"
         name in [:negate, :abs, :sign, :floor, :ceil, :round, :bitwise_not] -> type
+        name in [:count_leading_zeros, :population_count] -> type
         true -> "f32"
       end
 

@@ -80,7 +80,7 @@ pub(crate) fn with_float_unary<C: Real, K: FloatUnaryKernel<C>>(op: UnaryOp, ker
         Ceil => kernel.run(|x, o| each(x, o, |v: C| v.ceil())),
         Round => kernel.run(|x, o| each(x, o, |v: C| v.round())),
         Exp => kernel.run(|x, o| C::transcendental(Transcendental::Exp, x, o)),
-        Expm1 => kernel.run(|x, o| each(x, o, |v: C| v.exp_m1())),
+        Expm1 => kernel.run(|x, o| each(x, o, |v: C| v.expm1_())),
         Log => kernel.run(|x, o| C::transcendental(Transcendental::Ln, x, o)),
         Log1p => kernel.run(|x, o| each(x, o, |v: C| v.ln_1p())),
         Sqrt => kernel.run(|x, o| each(x, o, |v: C| v.sqrt())),
@@ -92,8 +92,8 @@ pub(crate) fn with_float_unary<C: Real, K: FloatUnaryKernel<C>>(op: UnaryOp, ker
         Asin => kernel.run(|x, o| each(x, o, |v: C| v.asin())),
         Acos => kernel.run(|x, o| each(x, o, |v: C| v.acos())),
         Atan => kernel.run(|x, o| each(x, o, |v: C| v.atan())),
-        Sinh => kernel.run(|x, o| each(x, o, |v: C| v.sinh())),
-        Cosh => kernel.run(|x, o| each(x, o, |v: C| v.cosh())),
+        Sinh => kernel.run(|x, o| each(x, o, |v: C| v.sinh_())),
+        Cosh => kernel.run(|x, o| each(x, o, |v: C| v.cosh_())),
         Tanh => kernel.run(|x, o| C::transcendental(Transcendental::Tanh, x, o)),
         Asinh => kernel.run(|x, o| each(x, o, |v: C| v.asinh_())),
         Acosh => kernel.run(|x, o| each(x, o, |v: C| v.acosh_())),
@@ -101,7 +101,8 @@ pub(crate) fn with_float_unary<C: Real, K: FloatUnaryKernel<C>>(op: UnaryOp, ker
         Sigmoid => kernel.run(|x, o| C::transcendental(Transcendental::Sigmoid, x, o)),
         Erf => kernel.run(|x, o| each(x, o, |v: C| v.erf())),
         Erfc => kernel.run(|x, o| each(x, o, |v: C| v.erfc())),
-        IsNan | IsInfinity | LogicalNot | BitwiseNot => {
+        ErfInv => kernel.run(|x, o| each(x, o, |v: C| v.erf_inv_())),
+        IsNan | IsInfinity | LogicalNot | BitwiseNot | CountLeadingZeros | PopulationCount => {
             return Err(Error::internal(op.name(), "not a float-to-float op"))
         }
     })
@@ -177,8 +178,15 @@ fn integer_unary<T: IntElement>(op: UnaryOp, t: &Tensor) -> Result<Tensor> {
         // Integers are already whole.
         Floor | Ceil | Round => Ok(t.clone()),
         BitwiseNot => map_elements::<T, T>(t, |x| !x),
+        // Counts fit every integer type (at most 64).
+        CountLeadingZeros => map_elements::<T, T>(t, |x| count_as::<T>(x.leading_zeros())),
+        PopulationCount => map_elements::<T, T>(t, |x| count_as::<T>(x.count_ones())),
         _ => Err(Error::internal(op.name(), "not an integer-to-integer op")),
     }
+}
+
+fn count_as<T: IntElement>(n: u32) -> T {
+    <T as num_traits::NumCast>::from(n).unwrap_or(<T as Element>::ZERO)
 }
 
 fn predicate<T: Element>(op: UnaryOp, t: &Tensor) -> Result<Tensor> {
@@ -252,5 +260,76 @@ mod tests {
     #[test]
     fn rejects_bitwise_not_on_floats() {
         assert!(unary(UnaryOp::BitwiseNot, &f32s(&[1.0])).is_err());
+        assert!(unary(UnaryOp::PopulationCount, &f32s(&[1.0])).is_err());
+    }
+
+    #[test]
+    fn bit_counts_per_integer_width() {
+        let u = Tensor::from_vec(Shape::new(vec![3]), vec![0u8, 1, 255]).unwrap();
+        let clz = unary(UnaryOp::CountLeadingZeros, &u).unwrap();
+        assert_eq!(clz.as_slice::<u8>().unwrap(), &[8, 7, 0]);
+        let s = Tensor::from_vec(Shape::new(vec![3]), vec![-1i32, 1, 0]).unwrap();
+        let clz = unary(UnaryOp::CountLeadingZeros, &s).unwrap();
+        assert_eq!(clz.as_slice::<i32>().unwrap(), &[0, 31, 32]);
+        let p = Tensor::from_vec(Shape::new(vec![3]), vec![-1i8, 7, i8::MIN]).unwrap();
+        let pc = unary(UnaryOp::PopulationCount, &p).unwrap();
+        assert_eq!(pc.as_slice::<i8>().unwrap(), &[8, 3, 1]);
+        let w = Tensor::from_vec(Shape::new(vec![1]), vec![u64::MAX]).unwrap();
+        let pc = unary(UnaryOp::PopulationCount, &w).unwrap();
+        assert_eq!(pc.as_slice::<u64>().unwrap(), &[64]);
+    }
+
+    #[test]
+    fn erf_inv_inverts_erf() {
+        // Reference values from mpmath's erfinv (50 digits, rounded).
+        let cases = [
+            (0.5, 0.476_936_276_204_469_9),
+            (-0.9, -1.163_087_153_676_674_3),
+            (0.999, 2.326_753_765_513_524_6),
+            (1.0e-10, 8.862_269_254_527_58e-11),
+        ];
+        for (z, want) in cases {
+            let got = crate::float::erf_inv(z);
+            assert!(
+                (got - want).abs() <= 4.0 * f64::EPSILON * want.abs(),
+                "erf_inv({z}) = {got}, want {want}"
+            );
+        }
+        for i in -999..=999 {
+            let z = i as f64 / 1000.0;
+            let x = crate::float::erf_inv(z);
+            assert!(
+                (libm::erf(x) - z).abs() <= 4.0 * f64::EPSILON,
+                "erf(erf_inv({z})) = {}",
+                libm::erf(x)
+            );
+        }
+        let t = f32s(&[1.0, -1.0, 1.5, f32::NAN, 0.0, 0.5]);
+        let y = unary(UnaryOp::ErfInv, &t).unwrap();
+        let y = y.as_slice::<f32>().unwrap();
+        assert_eq!(&y[..2], &[f32::INFINITY, f32::NEG_INFINITY]);
+        assert!(y[2].is_nan() && y[3].is_nan());
+        assert_eq!(&y[4..], &[0.0, 0.476_936_28]);
+    }
+
+    #[test]
+    fn f32_special_functions_are_correctly_rounded() {
+        // The f64 result rounded once to f32 (what Nx.BinaryBackend prints).
+        let x = [0.1f32, 0.5, 1.0, 2.0, 3.0];
+        for (op, f) in [
+            (UnaryOp::Cosh, libm::cosh as fn(f64) -> f64),
+            (UnaryOp::Expm1, libm::expm1),
+            (UnaryOp::Asinh, libm::asinh),
+            (UnaryOp::Erfc, libm::erfc),
+        ] {
+            let y = unary(op, &f32s(&x)).unwrap();
+            let want: Vec<f32> = x.iter().map(|&v| f(v as f64) as f32).collect();
+            assert_eq!(y.as_slice::<f32>().unwrap(), &want[..], "{op:?}");
+        }
+        let y = unary(UnaryOp::Atanh, &f32s(&[0.1, 0.5])).unwrap();
+        assert_eq!(
+            y.as_slice::<f32>().unwrap(),
+            &[libm::atanh(0.1f32 as f64) as f32, libm::atanh(0.5) as f32]
+        );
     }
 }

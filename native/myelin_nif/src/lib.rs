@@ -22,6 +22,7 @@ mod graph;
 mod guard;
 mod io;
 mod movement;
+mod nn;
 mod reduction;
 mod resource;
 mod train;

@@ -37,12 +37,15 @@ pub enum UnaryOp {
     Sigmoid,
     Erf,
     Erfc,
+    ErfInv,
     // Predicates: return u8 0/1.
     IsNan,
     IsInfinity,
     LogicalNot,
     // Integers only.
     BitwiseNot,
+    CountLeadingZeros,
+    PopulationCount,
 }
 
 op_names!(UnaryOp {
@@ -53,6 +56,8 @@ op_names!(UnaryOp {
     Tanh => "tanh", Asinh => "asinh", Acosh => "acosh", Atanh => "atanh",
     Sigmoid => "sigmoid", Erf => "erf", Erfc => "erfc", IsNan => "is_nan",
     IsInfinity => "is_infinity", LogicalNot => "logical_not", BitwiseNot => "bitwise_not",
+    ErfInv => "erf_inv", CountLeadingZeros => "count_leading_zeros",
+    PopulationCount => "population_count",
 });
 
 /// How an op relates its input type to its output type.
@@ -75,7 +80,7 @@ impl UnaryOp {
         match self {
             Negate | Abs | Sign | Floor | Ceil | Round => UnaryClass::SameType,
             IsNan | IsInfinity | LogicalNot => UnaryClass::Predicate,
-            BitwiseNot => UnaryClass::IntegerOnly,
+            BitwiseNot | CountLeadingZeros | PopulationCount => UnaryClass::IntegerOnly,
             _ => UnaryClass::Floating,
         }
     }

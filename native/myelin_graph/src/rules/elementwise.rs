@@ -214,7 +214,15 @@ fn unary_vjp(op: UnaryOp, g: &mut Graph, x: NodeId, y: NodeId, dy: NodeId) -> Re
             let k = if op == Erf { 2.0 } else { -2.0 } / PI.sqrt();
             g.scale(e, k)?
         }
-        IsNan | IsInfinity | LogicalNot | BitwiseNot => return Ok(None),
+        // d/dx erf_inv(x) = sqrt(pi)/2 * e^(y^2).
+        ErfInv => {
+            let y2 = mul(g, y, y)?;
+            let e = g.unary(Exp, y2)?;
+            g.scale(e, PI.sqrt() / 2.0)?
+        }
+        IsNan | IsInfinity | LogicalNot | BitwiseNot | CountLeadingZeros | PopulationCount => {
+            return Ok(None)
+        }
     };
     mul(g, dy, local).map(Some)
 }

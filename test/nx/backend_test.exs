@@ -1,0 +1,202 @@
+if Code.ensure_loaded?(Nx) do
+  defmodule Myelin.BackendTest do
+    use ExUnit.Case, async: true
+
+    alias Myelin.Backend
+
+    defp my(t), do: Nx.backend_copy(t, Backend)
+
+    # Runs `fun` on Nx.BinaryBackend tensors and on the same tensors on
+    # Myelin.Backend and checks the results agree (floats to `tol`
+    # relative), with the same shape, type and names.
+    defp agree(fun, args, tol \\ 1.0e-6) do
+      expected = apply(fun, args)
+      got = apply(fun, Enum.map(args, &if(is_struct(&1, Nx.Tensor), do: my(&1), else: &1)))
+      assert %Nx.Tensor{data: %Backend{}} = got
+      assert {got.shape, got.type, got.names} == {expected.shape, expected.type, expected.names}
+      compare(Nx.to_flat_list(got), Nx.to_flat_list(expected), tol)
+    end
+
+    defp compare(got, want, tol) do
+      Enum.zip(got, want)
+      |> Enum.each(fn
+        {g, w} when is_float(g) and is_float(w) ->
+          assert abs(g - w) <= tol * max(1.0, abs(w)), "got #{g}, want #{w}"
+
+        {g, w} ->
+          assert g == w
+      end)
+    end
+
+    defp rand(shape, type \\ :f32, seed \\ 1) do
+      key = Nx.Random.key(seed) |> Nx.backend_copy(Nx.BinaryBackend)
+      {t, _} = Nx.Random.uniform(key, -2.0, 2.0, shape: shape, type: :f32)
+      Nx.as_type(t, type) |> Nx.backend_copy(Nx.BinaryBackend)
+    end
+
+    test "to_nx and from_nx share the engine's memory" do
+      mt = Myelin.Tensor.iota({2, 3}, type: :f32)
+      nx = Backend.to_nx(mt, names: [:rows, nil])
+      assert nx.names == [:rows, nil]
+      assert Backend.from_nx(nx).ref == mt.ref
+      assert Nx.to_binary(nx) == Myelin.Tensor.to_binary(mt)
+    end
+
+    test "transfers to and from Nx.BinaryBackend keep the data" do
+      t = rand({3, 4}, :f64)
+      back = t |> Nx.backend_transfer(Backend) |> Nx.backend_transfer(Nx.BinaryBackend)
+      assert %Nx.Tensor{data: %Nx.BinaryBackend{}} = back
+      assert Nx.to_binary(back) == Nx.to_binary(t)
+      assert Nx.backend_deallocate(my(t)) == :ok
+    end
+
+    test "mixed backends: a BinaryBackend operand is read into the engine" do
+      a = my(Nx.tensor([1, 2, 3], type: :u8))
+      assert %Nx.Tensor{data: %Backend{}} = r = Nx.add(a, Nx.tensor(250, type: :u8))
+      assert Nx.to_flat_list(r) == [251, 252, 253]
+      # A number takes the tensor's type (Nx's weak scalars) and wraps.
+      assert Nx.to_flat_list(Nx.add(a, 255)) == [0, 1, 2]
+      assert Nx.type(Nx.add(a, 255)) == {:u, 8}
+    end
+
+    test "elementwise ops, type promotion and broadcasting agree with BinaryBackend" do
+      x = rand({3, 4})
+      y = rand({4}, :f64, 2)
+      i = Nx.tensor([[1, -7, 3, 0]], type: :s32)
+
+      for op <- [:add, :subtract, :multiply, :divide, :atan2, :min, :max, :pow],
+          do: agree(&apply(Nx, op, [&1, &2]), [Nx.abs(x), y], 1.0e-5)
+
+      for op <- [:equal, :less, :greater_equal, :logical_and, :logical_xor],
+          do: agree(&apply(Nx, op, [&1, &2]), [x, y])
+
+      for op <- [:quotient, :remainder, :bitwise_and, :left_shift, :right_shift],
+          do: agree(&apply(Nx, op, [&1, &2]), [Nx.add(i, 9), Nx.tensor([1, 2, 3, 4], type: :s8)])
+
+      for op <- [:exp, :log1p, :sigmoid, :tanh, :erf, :erf_inv, :sin, :round, :sign, :cbrt],
+          do: agree(&apply(Nx, op, [Nx.divide(&1, 2.5)]), [x], 1.0e-6)
+
+      agree(&Nx.count_leading_zeros/1, [i])
+      agree(&Nx.population_count/1, [i])
+      agree(&Nx.is_nan/1, [Nx.tensor([1.0, :nan, :infinity])])
+      agree(&Nx.as_type(&1, :s16), [Nx.multiply(x, 100)])
+      agree(&Nx.bitcast(&1, :u32), [x])
+      agree(&Nx.select(Nx.greater(&1, 0), &1, &2), [x, y])
+      agree(&Nx.clip(&1, -0.5, 0.5), [x])
+    end
+
+    test "reductions, arg-reductions, cumulative ops and sorting agree" do
+      x = rand({3, 4, 5})
+      i = Nx.tensor([[3, 1, 3], [2, 2, 0]], type: :u8)
+
+      for op <- [:sum, :product, :reduce_max, :reduce_min, :all, :any] do
+        agree(&apply(Nx, op, [&1, [axes: [0, 2]]]), [x], 1.0e-5)
+        agree(&apply(Nx, op, [&1, [axes: [1], keep_axes: true]]), [i])
+      end
+
+      agree(&Nx.argmax(&1, axis: 1, tie_break: :high), [i])
+      agree(&Nx.argmin(&1, axis: 2, keep_axis: true), [x])
+      agree(&Nx.cumulative_sum(&1, axis: 1, reverse: true), [i])
+      agree(&Nx.cumulative_max(&1, axis: 2), [x])
+      agree(&Nx.sort(&1, axis: 1, direction: :desc), [x])
+      agree(&Nx.argsort(&1, axis: 1), [i])
+      agree(&Nx.sum(&1), [i])
+      agree(&Nx.mean(&1, axes: [1]), [x], 1.0e-5)
+      agree(&Nx.logsumexp(&1, axes: [2]), [x], 1.0e-5)
+    end
+
+    test "shape ops and indexing agree, including axes: permutations" do
+      x = rand({3, 4, 5})
+
+      agree(&Nx.transpose(&1, axes: [2, 0, 1]), [x])
+      agree(&Nx.reshape(&1, {4, 15}), [x])
+      agree(&Nx.pad(&1, 0.5, [{1, -1, 1}, {0, 2, 0}, {-2, 0, 0}]), [x])
+      agree(&Nx.reverse(&1, axes: [1]), [x])
+      agree(&Nx.slice(&1, [1, 0, 2], [2, 3, 2], strides: [1, 2, 1]), [x])
+      # Start indices are clamped so the slice fits.
+      agree(&Nx.slice(&1, [2, 3, 4], [2, 2, 2]), [x])
+      agree(&Nx.put_slice(&1, [2, 3, 0], Nx.broadcast(9.0, {2, 2, 5})), [x])
+      agree(&Nx.concatenate([&1, &1], axis: 1), [x])
+      agree(&Nx.broadcast(&1, {2, 3, 4, 5}), [x])
+      agree(&Nx.take(&1, Nx.tensor([3, 0, 3]), axis: 1), [x])
+
+      agree(
+        &Nx.take_along_axis(&1, Nx.broadcast(Nx.tensor([[[1], [0], [3], [2]]]), {3, 4, 1}),
+          axis: 2
+        ),
+        [x]
+      )
+
+      idx = Nx.tensor([[1, 4], [0, 2], [2, 2]])
+      agree(&Nx.gather(&1, idx, axes: [0, 2]), [x])
+      agree(&Nx.indexed_add(&1, idx, Nx.broadcast(1.0, {3, 4}), axes: [0, 2]), [x])
+
+      agree(
+        &Nx.indexed_put(&1, Nx.tensor([[1, 1]]), Nx.tensor([[7.0, 8, 9, 10, 11]]), axes: [0, 1]),
+        [x]
+      )
+
+      agree(&Nx.dot(&1, [2], [0], &2, [1], [0]), [x, rand({3, 5, 2}, :f32, 3)], 1.0e-5)
+      agree(&Nx.dot(&1, &2), [rand({4, 5}), rand({5, 3}, :s64, 4)], 1.0e-5)
+    end
+
+    test "to_batched repeats or discards the leftover" do
+      t = my(Nx.iota({5, 2}))
+      assert [_, _, last] = t |> Nx.to_batched(2) |> Enum.to_list()
+      assert Nx.to_flat_list(last) == [8, 9, 0, 1]
+      assert [_, _] = t |> Nx.to_batched(2, leftover: :discard) |> Enum.to_list()
+    end
+
+    test "conv agrees with BinaryBackend, with groups, dilation, padding and permutations" do
+      x = rand({2, 4, 7, 6})
+      k = rand({6, 2, 3, 2}, :f32, 5)
+      opts = [strides: [2, 1], padding: [{1, 2}, {0, 1}], feature_group_size: 2]
+      agree(&Nx.conv(&1, &2, opts), [x, k], 1.0e-5)
+
+      agree(
+        &Nx.conv(&1, &2, kernel_dilation: [2, 1], input_dilation: [1, 2]),
+        [x, rand({3, 4, 2, 2})],
+        1.0e-5
+      )
+
+      nhwc = Nx.transpose(x, axes: [0, 2, 3, 1])
+      perm = [input_permutation: [0, 3, 1, 2], output_permutation: [0, 3, 1, 2], padding: :same]
+      agree(&Nx.conv(&1, &2, perm), [nhwc, rand({5, 4, 3, 3})], 1.0e-5)
+      # Integer operands give a float result.
+      agree(&Nx.conv(&1, &2), [Nx.iota({1, 1, 4}), Nx.tensor([[[1, -1]]])])
+      # A case the engine does not cover falls back, counted.
+      before = Backend.fallback_counts()[:conv]
+      agree(&Nx.conv(&1, &2, padding: [{-1, 0}, {0, 0}]), [x, rand({6, 4, 3, 2})], 1.0e-5)
+      assert Backend.fallback_counts()[:conv] == before + 1
+    end
+
+    test "user functions run through the counted fallback" do
+      before = Backend.fallback_counts()[:map]
+      t = my(Nx.tensor([1, 2, 3]))
+      assert Nx.map(t, &Nx.add(&1, 1)) |> Nx.to_flat_list() == [2, 3, 4]
+      assert Backend.fallback_counts()[:map] == before + 1
+    end
+
+    test "complex types raise a clear error" do
+      assert_raise ArgumentError,
+                   ~r/complex types such as \{:c, 64\} are not supported yet/,
+                   fn ->
+                     Nx.tensor([1, 2], type: :c64, backend: Backend)
+                   end
+    end
+
+    test "inspect prints as BinaryBackend does" do
+      t = Nx.iota({2, 3}, type: :f32, names: [:x, nil])
+      assert inspect(my(t)) == inspect(t)
+      assert inspect(my(t), limit: 2) == inspect(t, limit: 2)
+    end
+
+    test "backend options are validated" do
+      assert Nx.iota({2}, backend: {Backend, device: :cpu}) |> Nx.to_flat_list() == [0, 1]
+
+      assert_raise ArgumentError, ~r/unknown option \{:device, :gpu\}/, fn ->
+        Nx.default_backend({Backend, device: :gpu})
+      end
+    end
+  end
+end
