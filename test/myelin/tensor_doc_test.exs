@@ -5,4 +5,5 @@ defmodule Myelin.TensorDocTest do
   doctest Myelin.Tensor.Elementwise
   doctest Myelin.Tensor.ShapeOps
   doctest Myelin.Tensor.Reductions
+  doctest Myelin.Tensor.Convolution
 end
