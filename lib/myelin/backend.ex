@@ -28,6 +28,7 @@ if Code.ensure_loaded?(Nx) do
     @type t :: %__MODULE__{tensor: Myelin.Tensor.t()}
 
     alias Myelin.Backend.Fallback
+    alias Myelin.Tensor.LinAlg
     alias Myelin.Tensor, as: MT
     alias Nx.Tensor, as: T
 
@@ -471,6 +472,51 @@ if Code.ensure_loaded?(Nx) do
 
     defp inverse_permutation(perm),
       do: perm |> Enum.with_index() |> Enum.sort() |> Enum.map(&elem(&1, 1))
+
+    ## Windows
+
+    for {op, fun} <-
+          [window_sum: &MT.window_sum/3, window_product: &MT.window_product/3] ++
+            [window_max: &MT.window_max/3, window_min: &MT.window_min/3] do
+      @impl true
+      def unquote(op)(out, tensor, window_dimensions, opts) do
+        opts = Keyword.take(opts, [:strides, :padding, :window_dilations])
+        unquote(fun).(from_nx(tensor), window_dimensions, opts) |> to_out(out)
+      end
+    end
+
+    for {op, fun} <- [
+          window_scatter_max: &MT.window_scatter_max/5,
+          window_scatter_min: &MT.window_scatter_min/5
+        ] do
+      @impl true
+      def unquote(op)(%T{type: type} = out, tensor, source, init_value, window_dimensions, opts) do
+        opts = Keyword.take(opts, [:strides, :padding, :window_dilations])
+        args = [from_nx(tensor), operand(source, type), operand(init_value, type)]
+        apply(unquote(fun), args ++ [window_dimensions, opts]) |> to_out(out)
+      end
+    end
+
+    ## Linear algebra
+
+    @impl true
+    # p has the input's type, l and u its float type.
+    def lu({p, %T{type: type} = l, u}, tensor, opts) do
+      {mp, ml, mu} = tensor |> operand(type) |> LinAlg.lu(Keyword.take(opts, [:eps]))
+      {to_out(mp, p), to_out(ml, l), to_out(mu, u)}
+    end
+
+    @impl true
+    def triangular_solve(%T{type: type} = out, a, b, opts) do
+      opts = Keyword.take(opts, [:lower, :left_side, :transform_a])
+      LinAlg.triangular_solve(operand(a, type), operand(b, type), opts) |> to_out(out)
+    end
+
+    @impl true
+    def eigh({%T{type: type} = values, vectors}, tensor, opts) do
+      {mv, mq} = tensor |> operand(type) |> LinAlg.eigh(Keyword.take(opts, [:eps, :max_iter]))
+      {to_out(mv, values), to_out(mq, vectors)}
+    end
 
     ## Computed by Nx.BinaryBackend (explicit and counted; see Fallback)
 

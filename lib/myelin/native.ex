@@ -129,6 +129,23 @@ defmodule Myelin.Native do
   def conv_dirty(_input, _kernel, _strides, _padding, _input_dilation, _kernel_dilation, _groups),
     do: nif_error()
 
+  def window_reduce(_op, _ref, _window, _strides, _padding, _dilations), do: nif_error()
+  def window_reduce_dirty(_op, _ref, _window, _strides, _padding, _dilations), do: nif_error()
+
+  def window_scatter(_ref, _source, _init, _max, _window, _strides, _padding, _dilations),
+    do: nif_error()
+
+  def window_scatter_dirty(_ref, _source, _init, _max, _window, _strides, _padding, _dilations),
+    do: nif_error()
+
+  # linalg.rs
+  def lu(_ref, _eps), do: nif_error()
+  def lu_dirty(_ref, _eps), do: nif_error()
+  def eigh(_ref, _eps, _max_iter), do: nif_error()
+  def eigh_dirty(_ref, _eps, _max_iter), do: nif_error()
+  def triangular_solve(_a, _b, _lower, _left_side, _transpose_a), do: nif_error()
+  def triangular_solve_dirty(_a, _b, _lower, _left_side, _transpose_a), do: nif_error()
+
   # graph.rs (tracing, autodiff, compiled graphs)
   def graph_new, do: nif_error()
   def graph_input(_graph, _type, _shape), do: nif_error()

@@ -29,7 +29,7 @@ defmodule Myelin.Tensor do
   import Kernel, except: [byte_size: 1]
 
   alias Myelin.Native
-  alias Myelin.Tensor.{Convolution, Elementwise, Reductions, ShapeOps}
+  alias Myelin.Tensor.{Convolution, Elementwise, Reductions, ShapeOps, Window}
   alias Myelin.Tensor.Type
 
   # `data` is a binary over the tensor's memory (no copy): it makes the BEAM
@@ -611,6 +611,16 @@ defmodule Myelin.Tensor do
   defdelegate dot(a, contract_a, b, contract_b), to: Reductions
   defdelegate dot(a, contract_a, batch_a, b, contract_b, batch_b), to: Reductions
   defdelegate conv(input, kernel, opts \\ []), to: Convolution
+  defdelegate window_sum(t, window_dimensions, opts \\ []), to: Window
+  defdelegate window_product(t, window_dimensions, opts \\ []), to: Window
+  defdelegate window_max(t, window_dimensions, opts \\ []), to: Window
+  defdelegate window_min(t, window_dimensions, opts \\ []), to: Window
+
+  defdelegate window_scatter_max(t, source, init_value, window_dimensions, opts \\ []),
+    to: Window
+
+  defdelegate window_scatter_min(t, source, init_value, window_dimensions, opts \\ []),
+    to: Window
 
   ## Internals shared by every op
 

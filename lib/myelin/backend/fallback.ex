@@ -9,21 +9,18 @@ if Code.ensure_loaded?(Nx) do
     | op | why |
     |---|---|
     | `reduce/5`, `window_reduce/6`, `map/4` | they call a user's Elixir function per element |
-    | `lu/3`, `triangular_solve/4` | linear-algebra kernels not yet in the engine |
     | `fft/3`, `ifft/3` | need complex types, not yet in the engine (they raise) |
-    | the `window_*` ops | not yet exposed as eager engine ops |
     | `conv/4` with `batch_group_size` above 1, negative padding, or more than 3 spatial axes | the engine's convolution does not cover them |
 
-    Nothing else falls back; the rest of `Nx.LinAlg` (qr, cholesky, eigh,
-    svd, solve, determinant) runs through Nx's default implementations,
-    which are built from engine ops.
+    Nothing else falls back. `lu`, `triangular_solve` and `eigh` run on the
+    engine (`Myelin.Tensor.LinAlg`); the rest of `Nx.LinAlg` (qr, cholesky,
+    svd, solve, determinant, ...) runs through Nx's default
+    implementations, which are built from engine ops.
     """
 
     alias Nx.Tensor, as: T
 
-    @ops [reduce: 5, window_reduce: 6, map: 4, lu: 3, triangular_solve: 4, fft: 3, ifft: 3] ++
-           [window_sum: 4, window_product: 4, window_max: 4, window_min: 4] ++
-           [window_scatter_max: 6, window_scatter_min: 6]
+    @ops [reduce: 5, window_reduce: 6, map: 4, fft: 3, ifft: 3]
     # Callbacks that fall back only for some options.
     @partial [:conv]
     @index (Keyword.keys(@ops) ++ @partial) |> Enum.with_index(1) |> Map.new()

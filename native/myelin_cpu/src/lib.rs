@@ -17,6 +17,7 @@ pub mod fused;
 pub mod indexing;
 pub mod integer;
 pub mod layout;
+pub mod linalg;
 pub mod parallel;
 pub mod permute;
 pub mod pool;
@@ -30,6 +31,7 @@ pub mod select;
 pub mod softmax;
 pub mod sort;
 pub mod unary;
+pub mod window;
 mod zip;
 
 pub use binary::binary;

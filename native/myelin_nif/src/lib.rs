@@ -21,6 +21,7 @@ mod elementwise;
 mod graph;
 mod guard;
 mod io;
+mod linalg;
 mod movement;
 mod nn;
 mod reduction;

@@ -32,12 +32,15 @@ pub type MaybeAxis = Option<i64>;
 macro_rules! nif_pair {
     ($name:ident, $dirty:ident, $op:literal, ($($arg:ident : $ty:ident),*), $body:expr) => {
         #[doc = concat!("`", $op, "` on a normal scheduler.")]
+        // A NIF's arguments mirror its Elixir call, however many there are.
+        #[allow(clippy::too_many_arguments)]
         #[rustler::nif]
         fn $name<'a>(env: rustler::Env<'a>, $($arg: $ty),*) -> rustler::Term<'a> {
             $crate::guard::run(env, $op, || $crate::codec::encode_tensor(env, ($body)($($arg),*)?))
         }
 
         #[doc = concat!("`", $op, "` on a dirty CPU scheduler.")]
+        #[allow(clippy::too_many_arguments)]
         #[rustler::nif(schedule = "DirtyCpu")]
         fn $dirty<'a>(env: rustler::Env<'a>, $($arg: $ty),*) -> rustler::Term<'a> {
             $crate::guard::run(env, $op, || $crate::codec::encode_tensor(env, ($body)($($arg),*)?))
@@ -45,12 +48,15 @@ macro_rules! nif_pair {
     };
     ($name:ident, $dirty:ident, $op:literal, env, ($($arg:ident : $ty:ident),*), $body:expr) => {
         #[doc = concat!("`", $op, "` on a normal scheduler.")]
+        // A NIF's arguments mirror its Elixir call, however many there are.
+        #[allow(clippy::too_many_arguments)]
         #[rustler::nif]
         fn $name<'a>(env: rustler::Env<'a>, $($arg: $ty),*) -> rustler::Term<'a> {
             $crate::guard::run(env, $op, || $crate::codec::encode_tensor(env, ($body)(env, $($arg),*)?))
         }
 
         #[doc = concat!("`", $op, "` on a dirty CPU scheduler.")]
+        #[allow(clippy::too_many_arguments)]
         #[rustler::nif(schedule = "DirtyCpu")]
         fn $dirty<'a>(env: rustler::Env<'a>, $($arg: $ty),*) -> rustler::Term<'a> {
             $crate::guard::run(env, $op, || $crate::codec::encode_tensor(env, ($body)(env, $($arg),*)?))
