@@ -34,6 +34,9 @@ if Code.ensure_loaded?(Nx) do
 
     import Myelin.Tensor, only: [dispatch: 4]
 
+    @scalar_cache {__MODULE__, :scalars}
+    @scalar_cache_size 64
+
     ## Conversions
 
     @doc """
@@ -65,6 +68,27 @@ if Code.ensure_loaded?(Nx) do
     """
     @spec from_nx(T.t()) :: MT.t()
     def from_nx(%T{data: %__MODULE__{tensor: t}}), do: t
+
+    # Numbers in Nx expressions (`Nx.add(t, 1.0)`) arrive as BinaryBackend
+    # scalars, one per call. Each process keeps the engine scalars it has
+    # made (they are immutable), so a number costs a map lookup instead of
+    # a NIF call; the cache is bounded.
+    def from_nx(%T{shape: {}, type: {kind, _} = type, data: %Nx.BinaryBackend{state: bin}})
+        when kind != :c and is_binary(bin) do
+      key = {type, bin}
+      cache = Process.get(@scalar_cache, %{})
+
+      case cache do
+        %{^key => t} ->
+          t
+
+        _ ->
+          t = MT.from_binary(bin, type, shape: {})
+          cache = if map_size(cache) >= @scalar_cache_size, do: %{}, else: cache
+          Process.put(@scalar_cache, Map.put(cache, key, t))
+          t
+      end
+    end
 
     def from_nx(%T{type: type, shape: shape} = t) do
       real_type!(type, :from_nx)
