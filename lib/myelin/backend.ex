@@ -6,8 +6,9 @@ if Code.ensure_loaded?(Nx) do
 
         Nx.default_backend(Myelin.Backend)
 
-    Compiled only when Nx is present (Nx is an optional dependency). Written
-    against the Nx 0.7 behaviour.
+    Compiled only when Nx is present (Nx is an optional dependency). It
+    implements both the Nx 0.7 behaviour and Nx 0.13's (`block/4`,
+    `stack/3`); see docs/NX_BACKEND.md.
 
     An Nx tensor on this backend holds a `Myelin.Tensor`; `to_nx/2` and
     `from_nx/1` convert between the two without copying. Every callback
@@ -33,6 +34,20 @@ if Code.ensure_loaded?(Nx) do
     alias Nx.Tensor, as: T
 
     import Myelin.Tensor, only: [dispatch: 4]
+
+    # The callbacks of the Nx in use. Nx 0.7 and Nx 0.13 differ: 0.13 adds
+    # block/4, stack/3 and the pointer callbacks and drops take/4,
+    # take_along_axis/4, lu/3, map/4 and the optional callbacks (which
+    # become Nx.Block structs handled by block/4). Functions of the other
+    # generation are still defined, without @impl.
+    @nx_callbacks Nx.Backend.behaviour_info(:callbacks)
+
+    @cumulative_blocks %{
+      Nx.Block.CumulativeSum => :cumulative_sum,
+      Nx.Block.CumulativeProduct => :cumulative_product,
+      Nx.Block.CumulativeMin => :cumulative_min,
+      Nx.Block.CumulativeMax => :cumulative_max
+    }
 
     @scalar_cache {__MODULE__, :scalars}
     @scalar_cache_size 64
@@ -123,13 +138,21 @@ if Code.ensure_loaded?(Nx) do
       MT.as_type(t, type)
     end
 
+    @engine_types for k <- [:u, :s], b <- [8, 16, 32, 64], do: {k, b}
+    @engine_types @engine_types ++ [{:f, 16}, {:bf, 16}, {:f, 32}, {:f, 64}]
+
     defp real_type!({:c, _} = type, op) do
       raise ArgumentError,
             "Myelin.Backend.#{op}: complex types such as #{inspect(type)} are not supported yet; " <>
               "use Nx.BinaryBackend for complex tensors"
     end
 
-    defp real_type!(type, _op), do: type
+    defp real_type!(type, _op) when type in @engine_types, do: type
+
+    defp real_type!(type, op) do
+      raise ArgumentError,
+            "Myelin.Backend.#{op}: type #{inspect(type)} is not supported, expected one of #{inspect(@engine_types)}"
+    end
 
     ## Creation
 
@@ -290,11 +313,11 @@ if Code.ensure_loaded?(Nx) do
 
     ## Indexing
 
-    @impl true
+    @impl {:take, 4} in @nx_callbacks
     def take(out, tensor, indices, axis),
       do: tensor |> from_nx() |> MT.take(from_nx(indices), axis: axis) |> to_out(out)
 
-    @impl true
+    @impl {:take_along_axis, 4} in @nx_callbacks
     def take_along_axis(out, tensor, indices, axis),
       do: tensor |> from_nx() |> MT.take_along_axis(from_nx(indices), axis: axis) |> to_out(out)
 
@@ -391,7 +414,7 @@ if Code.ensure_loaded?(Nx) do
       def unquote(op)(out, tensor), do: unary(unquote(op), out, tensor)
     end
 
-    @impl true
+    @impl {:logical_not, 2} in @nx_callbacks
     def logical_not(out, tensor), do: unary(:logical_not, out, tensor)
 
     # Float results are computed in the output type (so an integer input to
@@ -433,7 +456,7 @@ if Code.ensure_loaded?(Nx) do
     end
 
     for op <- [:cumulative_sum, :cumulative_product, :cumulative_min, :cumulative_max] do
-      @impl true
+      @impl {op, 3} in @nx_callbacks
       def unquote(op)(out, tensor, opts) do
         opts = Keyword.take(opts, [:axis, :reverse])
         tensor |> from_nx() |> MT.unquote(op)(opts) |> to_out(out)
@@ -523,7 +546,7 @@ if Code.ensure_loaded?(Nx) do
 
     ## Linear algebra
 
-    @impl true
+    @impl {:lu, 3} in @nx_callbacks
     # p has the input's type, l and u its float type.
     def lu({p, %T{type: type} = l, u}, tensor, opts) do
       {mp, ml, mu} = tensor |> operand(type) |> LinAlg.lu(Keyword.take(opts, [:eps]))
@@ -536,18 +559,64 @@ if Code.ensure_loaded?(Nx) do
       LinAlg.triangular_solve(operand(a, type), operand(b, type), opts) |> to_out(out)
     end
 
-    @impl true
+    @impl {:eigh, 3} in @nx_callbacks
     def eigh({%T{type: type} = values, vectors}, tensor, opts) do
       {mv, mq} = tensor |> operand(type) |> LinAlg.eigh(Keyword.take(opts, [:eps, :max_iter]))
       {to_out(mv, values), to_out(mq, vectors)}
     end
+
+    ## Nx 0.13: blocks, stack, pointers
+
+    @impl {:block, 4} in @nx_callbacks
+    # Nx 0.13 hands composite ops to the backend as Nx.Block structs; those
+    # the engine computes natively run here, the rest through Nx's default
+    # implementation (`fun`), built from the other callbacks. LU and eigh
+    # take the default too: in 0.13 BinaryBackend's results are the
+    # default's, not those of the 0.7 algorithms Myelin.Tensor.LinAlg ports.
+    def block(struct, output, args, fun) do
+      case {struct, args} do
+        {%{__struct__: Nx.Block.Take, axis: axis}, [t, indices | _]} ->
+          take(output, t, indices, axis)
+
+        {%{__struct__: Nx.Block.TakeAlongAxis, axis: axis}, [t, indices | _]} ->
+          take_along_axis(output, t, indices, axis)
+
+        {%{__struct__: Nx.Block.LogicalNot}, [t | _]} ->
+          logical_not(output, t)
+
+        {%{__struct__: name, axis: axis, reverse: reverse}, [t | _]}
+        when is_map_key(@cumulative_blocks, name) ->
+          apply(__MODULE__, @cumulative_blocks[name], [output, t, [axis: axis, reverse: reverse]])
+
+        _ ->
+          apply(fun, [struct | args])
+      end
+    end
+
+    @impl {:stack, 3} in @nx_callbacks
+    def stack(%T{type: type, shape: shape} = out, tensors, axis) do
+      one = put_elem(shape, axis, 1)
+
+      tensors
+      |> Enum.map(&(&1 |> operand(type) |> MT.reshape(one)))
+      |> MT.concatenate(axis: axis)
+      |> to_out(out)
+    end
+
+    @impl {:to_pointer, 2} in @nx_callbacks
+    def to_pointer(_tensor, _opts),
+      do: raise(ArgumentError, "Myelin.Backend.to_pointer: pointers are not supported yet")
+
+    @impl {:from_pointer, 5} in @nx_callbacks
+    def from_pointer(_pointer, _type, _shape, _backend_opts, _opts),
+      do: raise(ArgumentError, "Myelin.Backend.from_pointer: pointers are not supported yet")
 
     ## Computed by Nx.BinaryBackend (explicit and counted; see Fallback)
 
     for {op, arity} <- Fallback.ops() do
       args = Macro.generate_arguments(arity, __MODULE__)
 
-      @impl true
+      @impl {op, arity} in @nx_callbacks
       def unquote(op)(unquote_splicing(args)), do: Fallback.run(unquote(op), unquote(args))
     end
   end

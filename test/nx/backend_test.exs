@@ -170,10 +170,12 @@ if Code.ensure_loaded?(Nx) do
       assert Backend.fallback_counts()[:conv] == before + 1
     end
 
+    # Nx.map/3 exists up to Nx 0.12.
+    @tag skip: if(function_exported?(Nx, :map, 3), do: false, else: "Nx.map/3 is gone in this Nx")
     test "user functions run through the counted fallback" do
       before = Backend.fallback_counts()[:map]
       t = my(Nx.tensor([1, 2, 3]))
-      assert Nx.map(t, &Nx.add(&1, 1)) |> Nx.to_flat_list() == [2, 3, 4]
+      assert apply(Nx, :map, [t, &Nx.add(&1, 1)]) |> Nx.to_flat_list() == [2, 3, 4]
       assert Backend.fallback_counts()[:map] == before + 1
     end
 
