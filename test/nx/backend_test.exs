@@ -179,6 +179,50 @@ if Code.ensure_loaded?(Nx) do
       assert Backend.fallback_counts()[:map] == before + 1
     end
 
+    test "numbers in expressions reuse one engine scalar per process" do
+      scalar = Nx.tensor(1.5, backend: Nx.BinaryBackend)
+      again = Nx.tensor(1.5, backend: Nx.BinaryBackend)
+      assert Backend.from_nx(scalar).ref == Backend.from_nx(again).ref
+      other = Nx.tensor(1.5, type: :f64, backend: Nx.BinaryBackend)
+      refute Backend.from_nx(other).ref == Backend.from_nx(scalar).ref
+      assert Myelin.Tensor.to_number(Backend.from_nx(other)) == 1.5
+    end
+
+    # Nx 0.13's callbacks are defined whichever Nx is compiled in; these
+    # call them directly so they are tested on Nx 0.7 too.
+    test "stack/3 casts, adds the axis and concatenates" do
+      a = my(Nx.tensor([1, 2], type: :s32))
+      b = my(Nx.tensor([3.5, 4.5]))
+      out = %{Nx.iota({2, 2}, type: :f32) | names: [nil, nil]}
+      got = Backend.stack(out, [a, b], 1)
+      assert Nx.to_flat_list(got) == [1.0, 3.5, 2.0, 4.5]
+      assert Nx.type(got) == {:f, 32}
+    end
+
+    test "block/4 runs the blocks the engine has and defers the rest to Nx's default" do
+      t = my(Nx.tensor([[3, 1], [4, 2]]))
+      never = fn _, _ -> flunk("the default must not run for a native block") end
+      take = %{__struct__: Nx.Block.Take, axis: 1}
+      out = %{t | shape: {2, 1}, names: [nil, nil]}
+      got = Backend.block(take, out, [t, my(Nx.tensor([1]))], fn _, _, _ -> flunk("default") end)
+      assert Nx.to_flat_list(got) == [1, 2]
+
+      cum = %{__struct__: Nx.Block.CumulativeSum, axis: 0, reverse: true}
+      assert Backend.block(cum, t, [t], never) |> Nx.to_flat_list() == [7, 3, 4, 2]
+
+      unknown = %{__struct__: Nx.Block.SomethingElse}
+
+      assert Backend.block(unknown, t, [t], fn ^unknown, x -> Nx.negate(x) end)
+             |> Nx.to_flat_list() ==
+               [-3, -1, -4, -2]
+    end
+
+    test "pointers are not supported yet" do
+      assert_raise ArgumentError, ~r/to_pointer: pointers are not supported yet/, fn ->
+        Backend.to_pointer(my(Nx.iota({2})), [])
+      end
+    end
+
     test "complex types raise a clear error" do
       assert_raise ArgumentError,
                    ~r/complex types such as \{:c, 64\} are not supported yet/,
