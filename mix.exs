@@ -49,6 +49,10 @@ defmodule Mix.Tasks.Compile.MyelinNif do
 
     Mix.shell().info("Compiling Myelin's native library with cargo (release)")
     args = ["build", "--release", "--package", @crate, "--message-format", "short"]
+    # MYELIN_CUDA=0 builds without CUDA support (myelin_cuda's stub): a
+    # smaller library for targets that never have an NVIDIA GPU.
+    args =
+      if System.get_env("MYELIN_CUDA") == "0", do: args ++ ["--no-default-features"], else: args
 
     case System.cmd(cargo, args, cd: root, stderr_to_stdout: true, into: IO.stream(:stdio, :line)) do
       {_, 0} ->

@@ -7,4 +7,15 @@ unless Code.ensure_loaded?(Nx) do
   )
 end
 
-ExUnit.start()
+# GPU tests (tag :cuda) run only where CUDA and a GPU are usable.
+cuda_exclusions =
+  case Myelin.Device.cuda_unavailable_reason() do
+    nil ->
+      []
+
+    reason ->
+      IO.puts("Skipping the CUDA tests (tag :cuda): #{reason}")
+      [:cuda]
+  end
+
+ExUnit.start(exclude: cuda_exclusions)

@@ -37,6 +37,11 @@ defmodule Myelin.Native do
   # guard.rs
   def debug_fault(_kind), do: nif_error()
 
+  # device.rs
+  def cuda_libraries, do: nif_error()
+  def cuda_devices, do: nif_error()
+  def backend_transfer(_ref, _device), do: nif_error()
+
   # conversion.rs
   def from_binary(_bin, _type, _shape), do: nif_error()
   def from_binary_dirty(_bin, _type, _shape), do: nif_error()

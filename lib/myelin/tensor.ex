@@ -34,11 +34,16 @@ defmodule Myelin.Tensor do
 
   # `data` is a binary over the tensor's memory (no copy): it makes the BEAM
   # count the tensor's real size when deciding to garbage-collect, and it
-  # is what `to_binary/1` returns.
+  # is what `to_binary/1` returns. For a tensor in GPU memory it is
+  # `{:cuda, ordinal}` instead.
   @enforce_keys [:ref, :data, :shape, :type]
   defstruct [:ref, :data, :shape, :type]
 
-  @type t :: %__MODULE__{ref: reference(), data: binary(), shape: tuple(), type: Type.t()}
+  @type t :: %__MODULE__{ref: reference(), data: data(), shape: tuple(), type: Type.t()}
+  @typedoc "A binary over host memory, or the GPU that holds the data."
+  @type data :: binary() | {:cuda, non_neg_integer()}
+  @typedoc "Where a tensor's memory lives."
+  @type device :: :cpu | {:cuda, non_neg_integer()}
   @type shape :: tuple()
   @type tensor_or_number :: t() | number()
 
@@ -338,6 +343,28 @@ defmodule Myelin.Tensor do
   ## Conversion and metadata
 
   @doc """
+  Where the tensor's memory lives: `:cpu` or `{:cuda, ordinal}`.
+
+      iex> Myelin.Tensor.device(Myelin.Tensor.tensor([1, 2]))
+      :cpu
+  """
+  @spec device(t()) :: device()
+  defdelegate device(t), to: Myelin.Device, as: :of
+
+  @doc """
+  Copies the tensor to `device` (`:cpu`, `:cuda` for GPU 0, or
+  `{:cuda, ordinal}`); returns it unchanged when it is already there. The
+  original stays valid on its device. Raises `Myelin.Error` saying what is
+  missing when CUDA is not available (see `Myelin.Device`).
+
+      iex> t = Myelin.Tensor.tensor([1.5, 2.5])
+      iex> Myelin.Tensor.backend_transfer(t, :cpu) == t
+      true
+  """
+  @spec backend_transfer(t(), device() | :cuda) :: t()
+  defdelegate backend_transfer(t, device), to: Myelin.Device, as: :transfer
+
+  @doc """
   The tensor's elements as a binary, native-endian, in row-major order. The
   binary points into the tensor's own memory: no copy is made.
 
@@ -345,7 +372,8 @@ defmodule Myelin.Tensor do
       <<1, 2>>
   """
   @spec to_binary(t()) :: binary()
-  def to_binary(%__MODULE__{data: data}), do: data
+  def to_binary(%__MODULE__{data: data}) when is_binary(data), do: data
+  def to_binary(%__MODULE__{} = t), do: t |> backend_transfer(:cpu) |> to_binary()
 
   @doc """
   The elements as a flat list, in row-major order. Non-finite floats are
@@ -485,7 +513,10 @@ defmodule Myelin.Tensor do
   @spec as_type(t(), Type.t() | atom()) :: t()
   def as_type(%__MODULE__{} = t, type) do
     type = Type.normalize!(type, :as_type)
-    if type == t.type, do: t, else: dispatch(size(t), :as_type, :as_type_dirty, [t.ref, type])
+
+    if type == t.type,
+      do: t,
+      else: dispatch(work([t], size(t)), :as_type, :as_type_dirty, [t.ref, type])
   end
 
   @doc """
@@ -635,6 +666,16 @@ defmodule Myelin.Tensor do
       fun = if work >= @dirty_threshold, do: dirty, else: normal
       Native |> apply(fun, args) |> Native.unwrap!() |> wrap()
     end
+  end
+
+  @doc false
+  # The work an op on `tensors` counts for scheduling: a GPU operand always
+  # sends the op to a dirty scheduler (the first launch compiles kernels,
+  # and GPU calls may wait on the device).
+  def work(tensors, n) do
+    if Enum.any?(tensors, &match?(%__MODULE__{data: {:cuda, _}}, &1)),
+      do: @dirty_threshold,
+      else: n
   end
 
   @doc false

@@ -6,7 +6,7 @@ defmodule Myelin.Tensor.Elementwise do
   `Myelin.Tensor`, which delegates here; the full docs and examples are here.
   """
 
-  import Myelin.Tensor, only: [dispatch: 4, to_tensor: 1, size: 1, tensor: 1, tensor: 2]
+  import Myelin.Tensor, only: [dispatch: 4, to_tensor: 1, size: 1, tensor: 1, tensor: 2, work: 2]
 
   alias Myelin.Tensor.Type
 
@@ -88,7 +88,7 @@ defmodule Myelin.Tensor.Elementwise do
 
   defp unary(op, t) do
     t = to_tensor(t)
-    dispatch(size(t), :unary, :unary_dirty, [op, t.ref])
+    dispatch(work([t], size(t)), :unary, :unary_dirty, [op, t.ref])
   end
 
   ## Elementwise binary ops
@@ -163,7 +163,12 @@ defmodule Myelin.Tensor.Elementwise do
 
   defp binary(op, a, b) do
     {a, b} = weak_pair(a, b, op)
-    dispatch(broadcast_size([a.shape, b.shape]), :binary, :binary_dirty, [op, a.ref, b.ref])
+
+    dispatch(work([a, b], broadcast_size([a.shape, b.shape])), :binary, :binary_dirty, [
+      op,
+      a.ref,
+      b.ref
+    ])
   end
 
   @doc """

@@ -12,6 +12,13 @@ defimpl Inspect, for: Myelin.Tensor do
     "#Myelin.Tensor<#{kind}#{bits}#{dims} traced (graph node #{id})>"
   end
 
+  # GPU memory: the elements come through a host copy, and the header
+  # names the device.
+  def inspect(%Tensor{data: {:cuda, n}} = t, opts) do
+    host = __MODULE__.inspect(Tensor.backend_transfer(t, :cpu), opts)
+    String.replace(host, ~r/\A#Myelin.Tensor<\n  (\S+)/, "#Myelin.Tensor<\n  \\1 {:cuda, #{n}}")
+  end
+
   def inspect(%Tensor{shape: shape, type: {kind, bits}} = t, opts) do
     dims = shape |> Tuple.to_list() |> Enum.map_join(&"[#{&1}]")
     limit = if opts.limit == :infinity, do: Tensor.size(t), else: max(opts.limit, 1)

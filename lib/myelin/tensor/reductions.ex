@@ -7,7 +7,7 @@ defmodule Myelin.Tensor.Reductions do
   """
 
   import Myelin.Tensor,
-    only: [dispatch: 4, to_tensor: 1, validate_opts!: 3, axes_list!: 2, size: 1, rank: 1]
+    only: [dispatch: 4, to_tensor: 1, validate_opts!: 3, axes_list!: 2, size: 1, rank: 1, work: 2]
 
   @type t :: Myelin.Tensor.t()
   @type tensor_or_number :: Myelin.Tensor.tensor_or_number()
@@ -55,7 +55,7 @@ defmodule Myelin.Tensor.Reductions do
     opts = validate_opts!(opts, [:axes, :keep_axes], op)
     axes = axes_list!(opts[:axes], op)
     keep = bool_opt!(opts, :keep_axes, op)
-    dispatch(size(t), :reduce, :reduce_dirty, [op, t.ref, axes, keep])
+    dispatch(work([t], size(t)), :reduce, :reduce_dirty, [op, t.ref, axes, keep])
   end
 
   @doc """
@@ -231,7 +231,7 @@ defmodule Myelin.Tensor.Reductions do
     # Work is multiply-adds, batch * m * n * k = size(a) * size(b) / (batch * k).
     shared = axes_product(a.shape, ca) * axes_product(a.shape, ba)
     work = if shared == 0, do: 0, else: div(size(a) * size(b), shared)
-    dispatch(work, :dot, :dot_dirty, [a.ref, ca, ba, b.ref, cb, bb])
+    dispatch(work([a, b], work), :dot, :dot_dirty, [a.ref, ca, ba, b.ref, cb, bb])
   end
 
   defp axes_product(shape, axes) do

@@ -31,5 +31,5 @@ pub use dtype::{DType, Kind};
 pub use element::Element;
 pub use error::{Error, Result};
 pub use shape::Shape;
-pub use storage::{CpuStorage, Storage};
+pub use storage::{CpuStorage, DeviceStorage, Storage};
 pub use tensor::Tensor;

@@ -3,7 +3,11 @@
 use crate::device::Device;
 use crate::dtype::DType;
 use crate::element::Element;
+use crate::error::Result;
 use half::{bf16, f16};
+use std::any::Any;
+use std::fmt;
+use std::sync::Arc;
 
 /// Host memory holding elements of one dtype.
 #[derive(Clone, Debug, PartialEq)]
@@ -78,11 +82,51 @@ fn element_dtype<T: Element>(_: &[T]) -> DType {
     T::DTYPE
 }
 
+/// Memory on an accelerator, implemented by a device backend crate
+/// (`myelin_cuda`). The core needs only where it is, what it holds, and a
+/// way back to the host; backends downcast through [`DeviceStorage::as_any`]
+/// to reach their own buffers.
+pub trait DeviceStorage: Send + Sync + fmt::Debug + 'static {
+    /// Where the memory lives.
+    fn device(&self) -> Device;
+    /// The element type.
+    fn dtype(&self) -> DType;
+    /// Number of elements.
+    fn len(&self) -> usize;
+    /// True when there are no elements.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// Bytes held, for accounting.
+    fn size_in_bytes(&self) -> usize {
+        self.len() * self.dtype().size_in_bytes()
+    }
+    /// A host copy of the data (a device-to-host transfer).
+    fn to_cpu(&self) -> Result<CpuStorage>;
+    /// The backend's own type, for downcasting.
+    fn as_any(&self) -> &dyn Any;
+}
+
 /// Memory on some device.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug)]
 pub enum Storage {
     /// Host memory.
     Cpu(CpuStorage),
+    /// Accelerator memory, owned by a device backend and freed when the
+    /// last tensor holding it is dropped.
+    Device(Arc<dyn DeviceStorage>),
+}
+
+impl PartialEq for Storage {
+    /// Host memory compares by value; device memory by identity (comparing
+    /// values would need a transfer).
+    fn eq(&self, other: &Storage) -> bool {
+        match (self, other) {
+            (Storage::Cpu(a), Storage::Cpu(b)) => a == b,
+            (Storage::Device(a), Storage::Device(b)) => Arc::ptr_eq(a, b),
+            _ => false,
+        }
+    }
 }
 
 impl Storage {
@@ -90,6 +134,7 @@ impl Storage {
     pub fn device(&self) -> Device {
         match self {
             Storage::Cpu(_) => Device::Cpu,
+            Storage::Device(d) => d.device(),
         }
     }
 
@@ -97,6 +142,7 @@ impl Storage {
     pub fn size_in_bytes(&self) -> usize {
         match self {
             Storage::Cpu(s) => s.as_bytes().len(),
+            Storage::Device(d) => d.size_in_bytes(),
         }
     }
 }

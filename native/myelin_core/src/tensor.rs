@@ -6,7 +6,7 @@ use crate::dtype::DType;
 use crate::element::Element;
 use crate::error::{Error, Result};
 use crate::shape::Shape;
-use crate::storage::{CpuStorage, Storage};
+use crate::storage::{CpuStorage, DeviceStorage, Storage};
 use std::sync::Arc;
 
 /// A dense, row-major, immutable tensor.
@@ -94,11 +94,55 @@ impl Tensor {
         &self.storage
     }
 
-    /// The CPU storage. Takes the op's name for the error that tensors on
-    /// other devices will get once there are other devices.
-    pub fn cpu_storage(&self, _op: &str) -> Result<&CpuStorage> {
+    /// The CPU storage, or an error naming `op` for a tensor on another
+    /// device (the op has no kernel there yet).
+    pub fn cpu_storage(&self, op: &str) -> Result<&CpuStorage> {
         match &*self.storage {
             Storage::Cpu(s) => Ok(s),
+            Storage::Device(d) => Err(not_on_cpu(op, d.device())),
+        }
+    }
+
+    /// A CPU tensor over `storage`, which must hold `shape.size()` elements.
+    pub fn from_cpu_storage(shape: Shape, storage: CpuStorage) -> Result<Tensor> {
+        if storage.len() != shape.size() {
+            return Err(Error::internal(
+                "tensor",
+                format!("{} elements given for shape {shape}", storage.len()),
+            ));
+        }
+        Ok(Tensor {
+            shape,
+            dtype: storage.dtype(),
+            storage: Arc::new(Storage::Cpu(storage)),
+        })
+    }
+
+    /// A tensor over device memory, for device backends. The storage must
+    /// hold `shape.size()` elements of `dtype`.
+    pub fn from_device_storage(shape: Shape, storage: Arc<dyn DeviceStorage>) -> Result<Tensor> {
+        if storage.len() != shape.size() {
+            return Err(Error::internal(
+                "tensor",
+                format!(
+                    "{} elements on {} for shape {shape}",
+                    storage.len(),
+                    storage.device()
+                ),
+            ));
+        }
+        Ok(Tensor {
+            shape,
+            dtype: storage.dtype(),
+            storage: Arc::new(Storage::Device(storage)),
+        })
+    }
+
+    /// The device storage, when the tensor is not on the CPU.
+    pub fn device_storage(&self) -> Option<&Arc<dyn DeviceStorage>> {
+        match &*self.storage {
+            Storage::Cpu(_) => None,
+            Storage::Device(d) => Some(d),
         }
     }
 
@@ -119,7 +163,12 @@ impl Tensor {
     /// its own copy first, so no other tensor ever sees the change.
     pub fn as_mut_slice<T: Element>(&mut self) -> Result<&mut [T]> {
         let dtype = self.dtype;
-        let Storage::Cpu(s) = Arc::make_mut(&mut self.storage);
+        if let Storage::Device(d) = &*self.storage {
+            return Err(not_on_cpu("as_mut_slice", d.device()));
+        }
+        let Storage::Cpu(s) = Arc::make_mut(&mut self.storage) else {
+            return Err(Error::internal("as_mut_slice", "storage moved off the CPU"));
+        };
         T::view_mut(s).ok_or_else(|| {
             Error::internal(
                 "as_mut_slice",
@@ -142,6 +191,17 @@ impl Tensor {
             storage: Arc::clone(&self.storage),
         })
     }
+}
+
+/// The error of a CPU-only op given a tensor on `device`.
+fn not_on_cpu(op: &str, device: Device) -> Error {
+    Error::arg(
+        op,
+        format!(
+            "expected a tensor on :cpu, got one on {device}; this op has no {device} kernel yet, \
+             so move the tensor with backend_transfer(tensor, :cpu) first"
+        ),
+    )
 }
 
 #[cfg(test)]
@@ -174,5 +234,58 @@ mod tests {
         let r = t.reshape(Shape::new(vec![3, 2])).unwrap();
         assert!(Arc::ptr_eq(&t.storage, &r.storage));
         assert!(t.reshape(Shape::new(vec![5])).is_err());
+    }
+
+    /// Device memory as a backend would provide it, held on the host.
+    #[derive(Debug)]
+    struct FakeDevice(CpuStorage);
+
+    impl DeviceStorage for FakeDevice {
+        fn device(&self) -> Device {
+            Device::Cuda(1)
+        }
+        fn dtype(&self) -> DType {
+            self.0.dtype()
+        }
+        fn len(&self) -> usize {
+            self.0.len()
+        }
+        fn to_cpu(&self) -> Result<CpuStorage> {
+            Ok(self.0.clone())
+        }
+        fn as_any(&self) -> &dyn std::any::Any {
+            self
+        }
+    }
+
+    #[test]
+    fn device_tensors_refuse_cpu_access_with_an_error_naming_the_device() {
+        let storage = Arc::new(FakeDevice(CpuStorage::from_vec(vec![1.0f32, 2.0])));
+        let mut t = Tensor::from_device_storage(Shape::new(vec![2]), storage.clone()).unwrap();
+        assert_eq!(t.device(), Device::Cuda(1));
+        assert_eq!(t.dtype(), DType::F32);
+        assert_eq!(t.storage().size_in_bytes(), 8);
+        let e = t.cpu_storage("exp").unwrap_err();
+        assert_eq!(
+            e.message(),
+            "exp: expected a tensor on :cpu, got one on {:cuda, 1}; this op has no {:cuda, 1} \
+             kernel yet, so move the tensor with backend_transfer(tensor, :cpu) first"
+        );
+        assert!(t.as_mut_slice::<f32>().is_err());
+        assert!(t.as_bytes().is_err());
+        // Device storage compares by identity; a reshape shares it.
+        assert_eq!(t.reshape(Shape::new(vec![2, 1])).unwrap().storage(), t.storage());
+        let other = Tensor::from_device_storage(Shape::new(vec![2]), storage.clone()).unwrap();
+        assert_eq!(other.storage(), t.storage());
+        let copy = Arc::new(FakeDevice(CpuStorage::from_vec(vec![1.0f32, 2.0])));
+        let copy = Tensor::from_device_storage(Shape::new(vec![2]), copy).unwrap();
+        assert_ne!(copy.storage(), t.storage());
+        // Back on the host through the backend.
+        let host = Tensor::from_cpu_storage(t.shape().clone(), t.device_storage().unwrap().to_cpu().unwrap())
+            .unwrap();
+        assert_eq!(host.as_slice::<f32>().unwrap(), &[1.0, 2.0]);
+        assert!(host.device_storage().is_none());
+        // A size mismatch is an internal error, not a panic.
+        assert!(Tensor::from_device_storage(Shape::new(vec![3]), storage).is_err());
     }
 }

@@ -11,7 +11,7 @@ use rustler::{Atom, Env};
 nif_pair!(binary, binary_dirty, "binary", env, (op: Atom, a: TensorRef, b: TensorRef),
 |env: Env, op: Atom, a: TensorRef, b: TensorRef| {
     let op = decode_op(env, "binary", op, BinaryOp::from_name)?;
-    myelin_cpu::binary(op, tensor(&a), tensor(&b))
+    crate::route::binary(op, tensor(&a), tensor(&b))
 });
 
 nif_pair!(select, select_dirty, "select", (pred: TensorRef, on_true: TensorRef, on_false: TensorRef),

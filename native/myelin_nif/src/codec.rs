@@ -3,11 +3,11 @@
 //! and tensors as `{ref, shape, type}`.
 
 use crate::resource::{TensorRef, TensorResource};
-use myelin_core::{DType, Element, Error, Kind, Result, Shape, Tensor};
+use myelin_core::{DType, Device, Element, Error, Kind, Result, Shape, Tensor};
 use rustler::types::tuple::{get_tuple, make_tuple};
 use rustler::{Atom, Encoder, Env, ResourceArc, Term, TermType};
 
-rustler::atoms! { u, s, f, bf, nan, infinity, neg_infinity }
+rustler::atoms! { u, s, f, bf, nan, infinity, neg_infinity, cuda_atom = "cuda" }
 
 /// Decodes Nx's `{kind, bits}` type tuple.
 pub fn decode_dtype(op: &str, term: Term) -> Result<DType> {
@@ -54,7 +54,8 @@ pub fn encode_shape<'a>(env: Env<'a>, shape: &Shape) -> Term<'a> {
 
 /// Wraps a tensor as a resource and returns `{ref, data, shape, type}`.
 ///
-/// `data` is a binary over the tensor's own memory (no copy). It is there
+/// `data` is a binary over the tensor's own memory (no copy), or, for a
+/// tensor in GPU memory, `{:cuda, ordinal}`. It is there
 /// for the garbage collector: the BEAM counts a binary's full size towards
 /// the process's binary heap, so a process that drops large tensors is
 /// collected promptly. A bare resource would count as a few words, and dead
@@ -62,8 +63,15 @@ pub fn encode_shape<'a>(env: Env<'a>, shape: &Shape) -> Term<'a> {
 pub fn encode_tensor<'a>(env: Env<'a>, t: Tensor) -> Result<Term<'a>> {
     let shape = encode_shape(env, t.shape());
     let dtype = encode_dtype(env, t.dtype());
+    let device = t.device();
     let r = ResourceArc::new(TensorResource(t));
-    let data = r.make_binary(env, |res| res.0.as_bytes().unwrap_or(&[]));
+    let data = match device {
+        Device::Cpu => r
+            .make_binary(env, |res| res.0.as_bytes().unwrap_or(&[]))
+            .encode(env),
+        // GPU memory has no binary view: `data` names the device instead.
+        Device::Cuda(n) => (cuda_atom(), n).encode(env),
+    };
     Ok((r, data, shape, dtype).encode(env))
 }
 

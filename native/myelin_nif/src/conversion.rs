@@ -38,7 +38,7 @@ nif_pair!(from_list, from_list_dirty, "tensor", (list: Term, dtype: Term, shape:
 
 // Converts every element to another type.
 nif_pair!(as_type, as_type_dirty, "as_type", (t: TensorRef, dtype: Term),
-    |t: TensorRef, dtype: Term| myelin_cpu::as_type(tensor(&t), decode_dtype("as_type", dtype)?));
+    |t: TensorRef, dtype: Term| crate::route::as_type(tensor(&t), decode_dtype("as_type", dtype)?));
 
 // Reinterprets the bits of every element as another type of the same width.
 nif_pair!(bitcast, bitcast_dirty, "bitcast", (t: TensorRef, dtype: Term),

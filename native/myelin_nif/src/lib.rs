@@ -17,6 +17,7 @@ mod binary;
 mod codec;
 mod conversion;
 mod creation;
+mod device;
 mod elementwise;
 mod graph;
 mod guard;
@@ -26,6 +27,7 @@ mod movement;
 mod nn;
 mod reduction;
 mod resource;
+mod route;
 mod train;
 
 /// Large tensor buffers are recycled instead of returned to the OS on every

@@ -11,7 +11,7 @@ use rustler::{Atom, Env};
 nif_pair!(reduce, reduce_dirty, "reduce", env, (op: Atom, t: TensorRef, axes: Axes, keep_axes: bool),
 |env: Env, op: Atom, t: TensorRef, axes: Axes, keep_axes: bool| {
     let op = decode_op(env, "reduce", op, ReduceOp::from_name)?;
-    myelin_cpu::reduce(op, tensor(&t), axes.as_deref(), keep_axes)
+    crate::route::reduce(op, tensor(&t), axes.as_deref(), keep_axes)
 });
 
 nif_pair!(arg_reduce, arg_reduce_dirty, "arg_reduce", env,
@@ -31,5 +31,5 @@ nif_pair!(cumulative, cumulative_dirty, "cumulative", env, (op: Atom, t: TensorR
 // Nx.dot/6: contraction and batch axes of both operands.
 nif_pair!(dot, dot_dirty, "dot", (a: TensorRef, ca: Ints, ba: Ints, b: TensorRef, cb: Ints, bb: Ints),
 |a: TensorRef, ca: Ints, ba: Ints, b: TensorRef, cb: Ints, bb: Ints| {
-    myelin_cpu::dot(tensor(&a), &ca, &ba, tensor(&b), &cb, &bb)
+    crate::route::dot(tensor(&a), &ca, &ba, tensor(&b), &cb, &bb)
 });
