@@ -108,7 +108,7 @@ __device__ __forceinline__ A int_rem(A x, A y) {
 
 template <typename A>
 __device__ __forceinline__ A shift_left(A x, A y) {
-  return (y < (A)0 || (u64)y >= 8 * sizeof(A)) ? (A)0 : (A)(x << y);
+  return (y < (A)0 || (u64)y >= 8 * sizeof(A)) ? (A)0 : (A)((u64)x << y);
 }
 
 template <typename A>

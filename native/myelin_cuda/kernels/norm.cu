@@ -2,7 +2,7 @@
 //
 // - layer_norm_<dtype>(x, gamma, beta, y, mean, rstd, rows, len, eps):
 //   gamma and beta (length len) may be null; mean and rstd (per row, in
-//   the Acc type's precision, stored as T) are kept for the gradient.
+//   the Acc type: f32 for the half types) are kept for the gradient.
 // - layer_norm_grad_<dtype>(dy, x, gamma, mean, rstd, dx, rows, len): the
 //   input gradient; gamma's and beta's gradients are column sums of
 //   dy * x_hat and dy, which the launcher computes with reduce kernels.
@@ -11,8 +11,9 @@
 // of the data, so they reuse these kernels after a transpose.
 
 template <typename T>
-__device__ void layer_norm(const T* x, const T* gamma, const T* beta, T* y, T* mean_out,
-                           T* rstd_out, u64 rows, u64 len, f64 eps) {
+__device__ void layer_norm(const T* x, const T* gamma, const T* beta, T* y,
+                           typename Num<T>::Acc* mean_out, typename Num<T>::Acc* rstd_out,
+                           u64 rows, u64 len, f64 eps) {
   typedef typename Num<T>::Acc A;
   __shared__ A scratch[32];
   for (u64 r = blockIdx.x; r < rows; r += gridDim.x) {
@@ -34,20 +35,21 @@ __device__ void layer_norm(const T* x, const T* gamma, const T* beta, T* y, T* m
       y[r * len + k] = Num<T>::store(v);
     }
     if (threadIdx.x == 0) {
-      mean_out[r] = Num<T>::store(mean);
-      rstd_out[r] = Num<T>::store(rstd);
+      mean_out[r] = mean;
+      rstd_out[r] = rstd;
     }
   }
 }
 
 // dx = rstd * (g - mean(g) - x_hat * mean(g * x_hat)), with g = dy * gamma.
 template <typename T>
-__device__ void layer_norm_grad(const T* dy, const T* x, const T* gamma, const T* mean_in,
-                                const T* rstd_in, T* dx, u64 rows, u64 len) {
+__device__ void layer_norm_grad(const T* dy, const T* x, const T* gamma,
+                                const typename Num<T>::Acc* mean_in,
+                                const typename Num<T>::Acc* rstd_in, T* dx, u64 rows, u64 len) {
   typedef typename Num<T>::Acc A;
   __shared__ A scratch[32];
   for (u64 r = blockIdx.x; r < rows; r += gridDim.x) {
-    const A mean = Num<T>::load(mean_in[r]), rstd = Num<T>::load(rstd_in[r]);
+    const A mean = mean_in[r], rstd = rstd_in[r];
     A sg = 0, sgx = 0;
     for (u64 k = threadIdx.x; k < len; k += blockDim.x) {
       A g = Num<T>::load(dy[r * len + k]);
@@ -69,11 +71,13 @@ __device__ void layer_norm_grad(const T* dy, const T* x, const T* gamma, const T
 
 #define NORM_KERNELS(T)                                                                         \
   extern "C" __global__ void layer_norm_##T(const T* x, const T* gamma, const T* beta, T* y,    \
-                                            T* mean, T* rstd, u64 rows, u64 len, f64 eps) {     \
+                                            Num<T>::Acc* mean, Num<T>::Acc* rstd, u64 rows,     \
+                                            u64 len, f64 eps) {                                 \
     layer_norm(x, gamma, beta, y, mean, rstd, rows, len, eps);                                  \
   }                                                                                             \
   extern "C" __global__ void layer_norm_grad_##T(const T* dy, const T* x, const T* gamma,       \
-                                                 const T* mean, const T* rstd, T* dx, u64 rows, \
+                                                 const Num<T>::Acc* mean,                       \
+                                                 const Num<T>::Acc* rstd, T* dx, u64 rows,      \
                                                  u64 len) {                                     \
     layer_norm_grad(dy, x, gamma, mean, rstd, dx, rows, len);                                   \
   }

@@ -3,7 +3,8 @@
 // flat arena, so one launch updates all parameters: n is the total count.
 //
 // Shared per-step values (`Step`): learning rate, weight decay, the
-// global-norm clipping scale (1 when off), the clip value (0 when off).
+// global-norm clipping scale (1 when off), and clipping by value (when
+// clip_by_value is nonzero, to [-clip_value, clip_value]).
 // Moments below the smallest normal are flushed to zero, as on the CPU.
 
 struct Step {
@@ -11,6 +12,7 @@ struct Step {
   f64 weight_decay;
   f64 scale;
   f64 clip_value;
+  s64 clip_by_value;
 };
 
 template <typename A>
@@ -23,7 +25,7 @@ __device__ __forceinline__ A flush(A x) {
 template <typename A>
 __device__ __forceinline__ A prepare(A g, A p, const Step& s, bool coupled) {
   g *= (A)s.scale;
-  if (s.clip_value > 0) g = fmax(fmin(g, (A)s.clip_value), (A)-s.clip_value);
+  if (s.clip_by_value) g = fmax(fmin(g, (A)s.clip_value), (A)-s.clip_value);
   return coupled ? g + (A)s.weight_decay * p : g;
 }
 

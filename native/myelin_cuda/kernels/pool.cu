@@ -3,8 +3,8 @@
 // mirrors the Rust struct of the same name in src/layout.rs.
 //
 // - max_pool_<dtype>(x, y, argmax, g): argmax (s32, may be null) records
-//   the flat H*W index that won, for the gradient. Ties go to the last
-//   maximum, as Nx's window_max gradient (window_scatter_max) does; NaN wins.
+//   the flat H*W index that won, for the gradient. Ties go to the first
+//   maximum, as in myelin_cpu's pool.rs (and PyTorch); NaN wins.
 // - max_pool_grad_<dtype>(dy, argmax, dx, g): dx zeroed by the launcher;
 //   atomics, because windows overlap when stride < size.
 // - avg_pool_<dtype>(x, y, g) / avg_pool_grad_<dtype>(dy, dx, g): the
@@ -35,7 +35,7 @@ __device__ void max_pool(const T* x, T* y, s32* argmax, PoolGeometry g) {
         const s64 w = ow * g.stride_w - g.pad_w + kw;
         if (w < 0 || w >= g.width) continue;
         const A v = Num<T>::load(plane[h * g.width + w]);
-        if (best_at < 0 || (!is_nan(best) && (is_nan(v) || v >= best))) {
+        if (best_at < 0 || (!is_nan(best) && (is_nan(v) || v > best))) {
           best = v;
           best_at = (s32)(h * g.width + w);
         }

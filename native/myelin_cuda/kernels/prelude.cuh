@@ -112,7 +112,6 @@ MYELIN_MATH1(expm1, expm1f, ::expm1)
 MYELIN_MATH1(log, logf, ::log)
 MYELIN_MATH1(log1p, log1pf, ::log1p)
 MYELIN_MATH1(sqrt, sqrtf, ::sqrt)
-MYELIN_MATH1(rsqrt, rsqrtf, ::rsqrt)
 MYELIN_MATH1(cbrt, cbrtf, ::cbrt)
 MYELIN_MATH1(sin, sinf, ::sin)
 MYELIN_MATH1(cos, cosf, ::cos)
@@ -136,6 +135,9 @@ MYELIN_MATH1(fabs, fabsf, ::fabs)
 MYELIN_MATH2(pow, powf, ::pow)
 MYELIN_MATH2(atan2, atan2f, ::atan2)
 MYELIN_MATH2(fmod, fmodf, ::fmod)
+// 1/sqrt rather than the approximate rsqrtf, matching the CPU's bits.
+__device__ __forceinline__ float rsqrt(float x) { return 1.0f / sqrtf(x); }
+__device__ __forceinline__ double rsqrt(double x) { return 1.0 / ::sqrt(x); }
 }  // namespace m
 
 template <typename A>

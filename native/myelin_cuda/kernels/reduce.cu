@@ -15,6 +15,17 @@
 // return the index along the axis; tie_last picks the last of equal
 // values (tie_break: :high), else the first. NaN counts as the extreme.
 
+// Integer sums and products wrap, as on the CPU: computed in u64, since
+// signed overflow is undefined in C++. Floats are left alone.
+template <typename A>
+__device__ __forceinline__ A wrapping_add(A a, A b) {
+  return (A)0.5 != (A)0 ? a + b : (A)((u64)a + (u64)b);
+}
+template <typename A>
+__device__ __forceinline__ A wrapping_mul(A a, A b) {
+  return (A)0.5 != (A)0 ? a * b : (A)((u64)a * (u64)b);
+}
+
 // A reducer: Acc, the identity, combine, and finish (which sees len).
 template <typename T, typename AccT, typename OutT>
 struct SumR {
@@ -22,7 +33,7 @@ struct SumR {
   typedef OutT Out;
   static __device__ __forceinline__ Acc identity() { return (Acc)0; }
   static __device__ __forceinline__ Acc lift(T x) { return (Acc)Num<T>::load(x); }
-  static __device__ __forceinline__ Acc combine(Acc a, Acc b) { return a + b; }
+  static __device__ __forceinline__ Acc combine(Acc a, Acc b) { return wrapping_add(a, b); }
   static __device__ __forceinline__ Out finish(Acc a, u64) { return Num<Out>::store((typename Num<Out>::Acc)a); }
 };
 template <typename T, typename AccT, typename OutT>
@@ -31,7 +42,7 @@ struct ProductR {
   typedef OutT Out;
   static __device__ __forceinline__ Acc identity() { return (Acc)1; }
   static __device__ __forceinline__ Acc lift(T x) { return (Acc)Num<T>::load(x); }
-  static __device__ __forceinline__ Acc combine(Acc a, Acc b) { return (Acc)(a * b); }
+  static __device__ __forceinline__ Acc combine(Acc a, Acc b) { return wrapping_mul(a, b); }
   static __device__ __forceinline__ Out finish(Acc a, u64) { return Num<Out>::store((typename Num<Out>::Acc)a); }
 };
 template <typename T>
@@ -170,11 +181,21 @@ __device__ void arg_reduce(const T* x, s64* y, u64 outer, u64 len, u64 inner, u3
   typedef typename Num<T>::Acc A;
   FOR_EACH_INDEX(j, outer * inner) {
     const u64 o = j / inner, i = j % inner;
+    // An empty axis has no answer; the launcher refuses it (as the CPU
+    // does), and this guard keeps a stray launch in bounds.
+    if (len == 0) {
+      y[j] = 0;
+      continue;
+    }
     A best = Num<T>::load(x[o * len * inner + i]);
     s64 best_k = 0;
-    for (u64 k = 1; k < len && !is_nan(best); ++k) {
+    for (u64 k = 1; k < len; ++k) {
       const A v = Num<T>::load(x[(o * len + k) * inner + i]);
-      const bool better = is_nan(v) || (IsMax ? v > best : v < best) || (tie_last && v == best);
+      // As myelin_cpu's reduce_arg: NaN beats any number; among NaNs, and
+      // among equal numbers, the tie rule picks.
+      const bool better = is_nan(best) ? (tie_last && is_nan(v))
+                                       : (is_nan(v) || (IsMax ? v > best : v < best) ||
+                                          (tie_last && v == best));
       if (better) {
         best = v;
         best_k = (s64)k;

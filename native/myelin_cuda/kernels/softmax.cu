@@ -8,6 +8,14 @@
 //   its gradient softmax(logits) * sum(target) - target, in the same pass
 //   (the fused op of myelin_graph's SoftmaxCrossEntropy).
 
+// log(sum(exp(x - max))), or 0 when the max is not finite, exactly as
+// myelin_cpu's softmax.rs: a row holding +inf gives -inf for its finite
+// entries and NaN at the inf.
+template <typename A>
+__device__ __forceinline__ A log_sum(A mx, A s) {
+  return (mx - mx == (A)0) ? m::log(s) : (A)0;
+}
+
 template <typename T>
 __device__ void row_max_and_sum(const T* row, u64 len, typename Num<T>::Acc* max_out,
                                 typename Num<T>::Acc* sum_out) {
@@ -16,12 +24,10 @@ __device__ void row_max_and_sum(const T* row, u64 len, typename Num<T>::Acc* max
   A mx = lowest_value<A>();
   for (u64 k = threadIdx.x; k < len; k += blockDim.x) mx = nan_max(mx, Num<T>::load(row[k]));
   mx = block_max(mx, scratch, lowest_value<A>());
-  // An all -inf row would give inf - inf; shift by 0 instead (result -inf).
-  const A shift = (mx == lowest_value<A>()) ? (A)0 : mx;
   A s = 0;
-  for (u64 k = threadIdx.x; k < len; k += blockDim.x) s += m::exp(Num<T>::load(row[k]) - shift);
+  for (u64 k = threadIdx.x; k < len; k += blockDim.x) s += m::exp(Num<T>::load(row[k]) - mx);
   s = block_sum(s, scratch);
-  *max_out = shift;
+  *max_out = mx;
   *sum_out = s;
 }
 
@@ -31,7 +37,7 @@ __device__ void log_softmax_rows(const T* x, T* y, u64 rows, u64 len) {
   for (u64 r = blockIdx.x; r < rows; r += gridDim.x) {
     A mx, s;
     row_max_and_sum(x + r * len, len, &mx, &s);
-    const A log_s = m::log(s);
+    const A log_s = log_sum(mx, s);
     for (u64 k = threadIdx.x; k < len; k += blockDim.x)
       y[r * len + k] = Num<T>::store(Num<T>::load(x[r * len + k]) - mx - log_s);
   }
@@ -43,7 +49,7 @@ __device__ void logsumexp_rows(const T* x, T* y, u64 rows, u64 len) {
   for (u64 r = blockIdx.x; r < rows; r += gridDim.x) {
     A mx, s;
     row_max_and_sum(x + r * len, len, &mx, &s);
-    if (threadIdx.x == 0) y[r] = Num<T>::store(mx + m::log(s));
+    if (threadIdx.x == 0) y[r] = Num<T>::store(mx + log_sum(mx, s));
   }
 }
 
@@ -57,7 +63,7 @@ __device__ void softmax_cross_entropy_rows(const T* logits, const T* target, T* 
     const T* t = target + r * len;
     A mx, s;
     row_max_and_sum(x, len, &mx, &s);
-    const A log_s = m::log(s);
+    const A log_s = log_sum(mx, s);
     A row_loss = 0, t_sum = 0;
     for (u64 k = threadIdx.x; k < len; k += blockDim.x) {
       const A tk = Num<T>::load(t[k]);

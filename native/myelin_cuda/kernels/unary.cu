@@ -37,9 +37,9 @@ __device__ __forceinline__ void unary_map(const T* x, Out* y, u64 n, F f) {
 
 // Same type in and out, every dtype. Integer negate wraps, as on the CPU.
 FLOAT_UNARY(negate, -v)
-INT_UNARY(negate, (A)(0 - v))
+INT_UNARY(negate, (A)(0 - (u64)v))
 FLOAT_UNARY(abs, m::fabs(v))
-INT_UNARY(abs, (v < (A)0) ? (A)(0 - v) : v)
+INT_UNARY(abs, (v < (A)0) ? (A)(0 - (u64)v) : v)
 FLOAT_UNARY(sign, (v > (A)0) ? (A)1 : ((v < (A)0) ? (A)-1 : v))
 INT_UNARY(sign, (A)((v > (A)0) - (v < (A)0)))
 FLOAT_UNARY(floor, m::floor(v))
@@ -78,8 +78,11 @@ FLOAT_UNARY(erf_inv, m::erfinv(v))
 
 // Integers only.
 INT_UNARY(bitwise_not, (A)~v)
-#define CLZ_KERNEL(NAME, T, BITS) \
-  UNARY_KERNEL(NAME, T, (A)(BITS == 64 ? __clzll((s64)(u64)v) : __clz((s32)(u32)v) - (32 - BITS)))
+// The mask keeps a negative small integer's sign extension out of the count.
+#define CLZ_KERNEL(NAME, T, BITS)                                                   \
+  UNARY_KERNEL(NAME, T,                                                             \
+               (A)(BITS == 64 ? __clzll((s64)(u64)v)                                \
+                              : __clz((s32)((u32)v & (u32)((1ull << BITS) - 1))) - (32 - BITS)))
 CLZ_KERNEL(count_leading_zeros_u8, u8, 8)
 CLZ_KERNEL(count_leading_zeros_u16, u16, 16)
 CLZ_KERNEL(count_leading_zeros_u32, u32, 32)

@@ -21,18 +21,17 @@ pub struct Availability {
 }
 
 impl Availability {
-    /// Ok when every library is present, else an error for `op` that says
-    /// which are missing and how to get them.
+    /// Ok when the driver and NVRTC are present (all a GPU tensor needs),
+    /// else an error for `op` that says which are missing and how to get
+    /// them. cuBLAS is checked by [`Availability::require_cublas`], only
+    /// where matrices are multiplied.
     pub fn require(&self, op: &str) -> Result<()> {
         let mut missing = Vec::new();
         if !self.driver {
-            missing.push("libcuda.so (the NVIDIA driver; is there an NVIDIA GPU?)");
+            missing.push(DRIVER);
         }
         if !self.nvrtc {
-            missing.push("libnvrtc.so.12 (CUDA's NVRTC, e.g. `pip install nvidia-cuda-nvrtc-cu12`)");
-        }
-        if !self.cublas {
-            missing.push("libcublas.so.12 (cuBLAS, e.g. `pip install nvidia-cublas-cu12`)");
+            missing.push(NVRTC);
         }
         if missing.is_empty() {
             return Ok(());
@@ -46,7 +45,23 @@ impl Availability {
             ),
         ))
     }
+
+    /// Ok when cuBLAS is present, else an error for `op` saying how to get it.
+    pub fn require_cublas(&self, op: &str) -> Result<()> {
+        if self.cublas {
+            Ok(())
+        } else {
+            Err(Error::internal(
+                op,
+                format!("cuBLAS is not available: cannot load {CUBLAS}"),
+            ))
+        }
+    }
 }
+
+const DRIVER: &str = "libcuda.so (the NVIDIA driver; is there an NVIDIA GPU?)";
+const NVRTC: &str = "libnvrtc.so.12 (CUDA's NVRTC, e.g. `pip install nvidia-cuda-nvrtc-cu12`)";
+const CUBLAS: &str = "libcublas.so.12 (cuBLAS, e.g. `pip install nvidia-cublas-cu12`)";
 
 /// The libraries this process can load, probed once.
 pub fn availability() -> Availability {
@@ -73,8 +88,7 @@ pub(crate) fn require_nvrtc(op: &str) -> Result<()> {
     } else {
         Err(Error::internal(
             op,
-            "NVRTC is not available: cannot load libnvrtc.so.12 (CUDA's runtime compiler, \
-             e.g. `pip install nvidia-cuda-nvrtc-cu12`, then add its lib/ folder to LD_LIBRARY_PATH)",
+            format!("NVRTC is not available: cannot load {NVRTC}"),
         ))
     }
 }

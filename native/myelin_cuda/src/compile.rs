@@ -1,16 +1,27 @@
-//! Compiling kernel families with NVRTC, and the on-disk PTX cache.
+//! Compiling kernel families with NVRTC, and the on-disk cache.
 //!
-//! A family is compiled for the device's architecture the first time one
-//! of its kernels is launched. The PTX is cached under
-//! `$MYELIN_CACHE_DIR` (else `$XDG_CACHE_HOME/myelin/cuda`, else
-//! `~/.cache/myelin/cuda`), keyed by a hash of the source, the options,
-//! the architecture and NVRTC's version, so a new Myelin or a new NVRTC
-//! never loads stale code. An unwritable cache only costs the compile.
+//! For a device, a family is compiled the first time one of its kernels is
+//! launched, straight to machine code (CUBIN) for the device's exact
+//! architecture (`sm_XY`): the driver then loads it as it is, whatever its
+//! version. PTX would have to be JIT-compiled by the driver, which refuses
+//! PTX from an NVRTC newer than itself (common with pip's NVRTC and an
+//! older driver). The tests, which have no device, compile to PTX for
+//! virtual architectures (`compute_XY`) to check the entry points.
+//!
+//! Binaries are cached under `$MYELIN_CACHE_DIR` (else
+//! `$XDG_CACHE_HOME/myelin/cuda`, else `~/.cache/myelin/cuda`), keyed by a
+//! hash of the source, the options, the architecture and NVRTC's version,
+//! so a new Myelin or a new NVRTC never loads stale code. An unwritable
+//! cache only costs the compile.
+//!
+//! cudarc's `compile_ptx` cannot return CUBIN, so this file drives NVRTC's
+//! C API (through cudarc's `sys` bindings) itself.
 
 use crate::availability::{guarded, require_nvrtc};
 use crate::kernels::{program_source, Family};
-use cudarc::nvrtc::{compile_ptx_with_opts, CompileError, CompileOptions};
+use cudarc::nvrtc::sys;
 use myelin_core::{Error, Result};
+use std::ffi::{c_char, CString};
 use std::path::PathBuf;
 
 /// Options every family is compiled with. Warning 186 ("pointless
@@ -18,52 +29,46 @@ use std::path::PathBuf;
 /// instantiations of the generic integer templates trigger by design.
 const OPTIONS: &[&str] = &["--std=c++17", "--diag-suppress=186"];
 
+const OP: &str = "compile_kernels";
+
 /// NVRTC's version as `(major, minor)`.
 pub fn nvrtc_version() -> Result<(i32, i32)> {
     require_nvrtc("nvrtc_version")?;
     guarded("nvrtc_version", || {
         let (mut major, mut minor) = (0, 0);
         // SAFETY: NVRTC is present (checked above); the pointers are valid.
-        let status = unsafe { cudarc::nvrtc::sys::nvrtcVersion(&mut major, &mut minor) };
-        if status == cudarc::nvrtc::sys::nvrtcResult::NVRTC_SUCCESS {
-            Ok((major, minor))
-        } else {
-            Err(Error::internal("nvrtc_version", format!("{status:?}")))
-        }
+        check("nvrtc_version", unsafe {
+            sys::nvrtcVersion(&mut major, &mut minor)
+        })?;
+        Ok((major, minor))
     })
 }
 
-/// Compiles `family` for `arch` (a virtual architecture such as
-/// `"compute_90"`) and returns the PTX text. Needs NVRTC only, no GPU.
+/// Compiles `family` for a virtual architecture (`"compute_90"`) and
+/// returns the PTX text. Needs NVRTC only, no GPU.
 pub fn compile_family(family: &Family, arch: &str) -> Result<String> {
-    let op = "compile_kernels";
-    validate_arch(arch)?;
-    require_nvrtc(op)?;
-    guarded(op, || {
-        let mut options: Vec<String> = OPTIONS.iter().map(|s| s.to_string()).collect();
-        options.push(format!("--gpu-architecture={arch}"));
-        let opts = CompileOptions {
-            options,
-            name: Some(format!("{}.cu", family.name)),
-            ..Default::default()
-        };
-        compile_ptx_with_opts(program_source(family), opts)
-            .map(|ptx| ptx.to_src())
-            .map_err(|e| {
-                let detail = match &e {
-                    CompileError::CompileError { log, .. } => log.to_string_lossy().into_owned(),
-                    other => format!("{other:?}"),
-                };
-                Error::internal(
-                    op,
-                    format!("NVRTC failed on {}.cu for {arch}:\n{detail}", family.name),
-                )
-            })
-    })
+    if !arch.starts_with("compute_") {
+        return Err(bad_arch(arch));
+    }
+    let ptx = nvrtc(family, arch)?;
+    String::from_utf8(ptx).map_err(|_| Error::internal(OP, "NVRTC returned PTX that is not UTF-8"))
 }
 
-/// The PTX of `family` for `arch`, from the cache or compiled (and cached).
-pub(crate) fn cached_ptx(family: &Family, arch: &str) -> Result<String> {
+/// Compiles `family` to machine code (CUBIN) for a real architecture
+/// (`"sm_90"`), as devices load it, bypassing the cache. Needs NVRTC only.
+pub fn compile_family_cubin(family: &Family, arch: &str) -> Result<Vec<u8>> {
+    if !arch.starts_with("sm_") {
+        return Err(bad_arch(arch));
+    }
+    nvrtc(family, arch)
+}
+
+/// The CUBIN of `family` for a real architecture (`"sm_90"`), from the
+/// cache or compiled (and cached).
+pub(crate) fn cached_cubin(family: &Family, arch: &str) -> Result<Vec<u8>> {
+    if !arch.starts_with("sm_") {
+        return Err(bad_arch(arch));
+    }
     let (major, minor) = nvrtc_version()?;
     let key = fnv1a64(
         [
@@ -74,24 +79,145 @@ pub(crate) fn cached_ptx(family: &Family, arch: &str) -> Result<String> {
         ]
         .iter(),
     );
-    let path = cache_dir().map(|d| d.join(format!("{}-{arch}-{key:016x}.ptx", family.name)));
-    if let Some(ptx) = path.as_ref().and_then(|p| std::fs::read_to_string(p).ok()) {
-        return Ok(ptx);
+    let path = cache_dir().map(|d| d.join(format!("{}-{arch}-{key:016x}.cubin", family.name)));
+    if let Some(bin) = path.as_ref().and_then(|p| std::fs::read(p).ok()) {
+        return Ok(bin);
     }
-    let ptx = compile_family(family, arch)?;
+    let bin = nvrtc(family, arch)?;
     if let Some(path) = path {
         // Write then rename, so a concurrent reader never sees half a file.
         let tmp = path.with_extension(format!("tmp{}", std::process::id()));
         let written = path
             .parent()
             .map_or(Ok(()), std::fs::create_dir_all)
-            .and_then(|_| std::fs::write(&tmp, &ptx))
+            .and_then(|_| std::fs::write(&tmp, &bin))
             .and_then(|_| std::fs::rename(&tmp, &path));
         if written.is_err() {
             let _ = std::fs::remove_file(&tmp);
         }
     }
-    Ok(ptx)
+    Ok(bin)
+}
+
+/// Runs NVRTC on `family` for `arch`: PTX for `compute_XY`, CUBIN for
+/// `sm_XY`.
+fn nvrtc(family: &Family, arch: &str) -> Result<Vec<u8>> {
+    validate_arch(arch)?;
+    require_nvrtc(OP)?;
+    guarded(OP, || {
+        let program = Program::new(family)?;
+        let mut options: Vec<String> = OPTIONS.iter().map(|s| s.to_string()).collect();
+        options.push(format!("--gpu-architecture={arch}"));
+        program.compile(&options, arch)?;
+        if arch.starts_with("sm_") {
+            program.cubin()
+        } else {
+            program.ptx()
+        }
+    })
+}
+
+/// An NVRTC program, destroyed on drop.
+struct Program {
+    handle: sys::nvrtcProgram,
+    name: String,
+}
+
+impl Program {
+    fn new(family: &Family) -> Result<Program> {
+        let name = format!("{}.cu", family.name);
+        let source = CString::new(program_source(family))
+            .map_err(|_| Error::internal(OP, format!("{name} contains a NUL byte")))?;
+        let c_name = CString::new(name.clone()).map_err(|_| Error::internal(OP, "bad name"))?;
+        let mut handle: sys::nvrtcProgram = std::ptr::null_mut();
+        // SAFETY: valid C strings; no headers are passed.
+        let status = unsafe {
+            sys::nvrtcCreateProgram(
+                &mut handle,
+                source.as_ptr(),
+                c_name.as_ptr(),
+                0,
+                std::ptr::null(),
+                std::ptr::null(),
+            )
+        };
+        check(OP, status)?;
+        Ok(Program { handle, name })
+    }
+
+    fn compile(&self, options: &[String], arch: &str) -> Result<()> {
+        let c_options: Vec<CString> = options
+            .iter()
+            .map(|o| CString::new(o.as_str()).map_err(|_| Error::internal(OP, "bad option")))
+            .collect::<Result<_>>()?;
+        let pointers: Vec<*const c_char> = c_options.iter().map(|o| o.as_ptr()).collect();
+        // SAFETY: `pointers` holds `len` valid C strings that outlive the call.
+        let status =
+            unsafe { sys::nvrtcCompileProgram(self.handle, pointers.len() as i32, pointers.as_ptr()) };
+        if status == sys::nvrtcResult::NVRTC_SUCCESS {
+            return Ok(());
+        }
+        Err(Error::internal(
+            OP,
+            format!("NVRTC failed on {} for {arch}:\n{}", self.name, self.log()),
+        ))
+    }
+
+    /// The compiler's messages.
+    fn log(&self) -> String {
+        self.output(sys::nvrtcGetProgramLogSize, sys::nvrtcGetProgramLog)
+            .map(|bytes| {
+                String::from_utf8_lossy(&bytes)
+                    .trim_end_matches('\0')
+                    .trim()
+                    .to_string()
+            })
+            .unwrap_or_else(|e| e.to_string())
+    }
+
+    fn ptx(&self) -> Result<Vec<u8>> {
+        let mut ptx = self.output(sys::nvrtcGetPTXSize, sys::nvrtcGetPTX)?;
+        // The PTX text ends with a NUL byte.
+        while ptx.last() == Some(&0) {
+            ptx.pop();
+        }
+        Ok(ptx)
+    }
+
+    fn cubin(&self) -> Result<Vec<u8>> {
+        self.output(sys::nvrtcGetCUBINSize, sys::nvrtcGetCUBIN)
+    }
+
+    /// Reads one of NVRTC's outputs through its size and copy functions.
+    fn output(
+        &self,
+        size: unsafe fn(sys::nvrtcProgram, *mut usize) -> sys::nvrtcResult,
+        copy: unsafe fn(sys::nvrtcProgram, *mut c_char) -> sys::nvrtcResult,
+    ) -> Result<Vec<u8>> {
+        let mut n = 0usize;
+        // SAFETY: a live program; `buf` has the size NVRTC reported.
+        check(OP, unsafe { size(self.handle, &mut n) })?;
+        let mut buf = vec![0u8; n];
+        check(OP, unsafe { copy(self.handle, buf.as_mut_ptr() as *mut c_char) })?;
+        Ok(buf)
+    }
+}
+
+impl Drop for Program {
+    fn drop(&mut self) {
+        // SAFETY: the handle came from nvrtcCreateProgram and is destroyed once.
+        unsafe {
+            sys::nvrtcDestroyProgram(&mut self.handle);
+        }
+    }
+}
+
+fn check(op: &str, status: sys::nvrtcResult) -> Result<()> {
+    if status == sys::nvrtcResult::NVRTC_SUCCESS {
+        Ok(())
+    } else {
+        Err(Error::internal(op, format!("NVRTC error {status:?}")))
+    }
 }
 
 fn cache_dir() -> Option<PathBuf> {
@@ -110,11 +236,15 @@ fn validate_arch(arch: &str) -> Result<()> {
     if !digits.is_empty() && digits.chars().all(|c| c.is_ascii_alphanumeric()) {
         Ok(())
     } else {
-        Err(Error::arg(
-            "compile_kernels",
-            format!("expected an architecture such as \"compute_90\" or \"sm_80\", got {arch:?}"),
-        ))
+        Err(bad_arch(arch))
     }
+}
+
+fn bad_arch(arch: &str) -> Error {
+    Error::arg(
+        OP,
+        format!("expected an architecture such as \"compute_90\" (PTX) or \"sm_90\" (CUBIN), got {arch:?}"),
+    )
 }
 
 /// FNV-1a, 64 bits: a stable hash (std's is not stable across releases).

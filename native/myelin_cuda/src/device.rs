@@ -10,7 +10,7 @@
 //! is dropped (its `Drop` frees on the stream).
 
 use crate::availability::{availability, guarded};
-use crate::compile::cached_ptx;
+use crate::compile::cached_cubin;
 use crate::kernels::{family_of, Family};
 use cudarc::cublas::CudaBlas;
 use cudarc::driver::{CudaContext, CudaFunction, CudaModule, CudaSlice, CudaStream, DriverError};
@@ -102,7 +102,7 @@ impl CudaDevice {
             Ok(Arc::new(CudaDevice {
                 info,
                 stream: ctx.default_stream(),
-                arch: format!("compute_{major}{minor}"),
+                arch: format!("sm_{major}{minor}"),
                 modules: Mutex::new(HashMap::new()),
                 functions: Mutex::new(HashMap::new()),
                 blas: Mutex::new(None),
@@ -112,84 +112,83 @@ impl CudaDevice {
         Ok(device)
     }
 
-    /// The kernel `entry`, compiling its family on first use.
-    pub(crate) fn function(&self, entry: &str) -> Result<CudaFunction> {
+    /// The kernel `entry` for `op`, compiling its family on first use.
+    pub(crate) fn function(&self, op: &str, entry: &str) -> Result<CudaFunction> {
         let cached = self
             .functions
             .lock()
-            .map_err(|_| Error::internal(entry, "function table poisoned"))?
+            .map_err(|_| Error::internal(op, "function table poisoned"))?
             .get(entry)
             .cloned();
         if let Some(f) = cached {
             return Ok(f);
         }
-        let f = self.load_function(entry)?;
+        let f = self.load_function(op, entry)?;
         if let Ok(mut functions) = self.functions.lock() {
             functions.insert(entry.to_string(), f.clone());
         }
         Ok(f)
     }
 
-    fn load_function(&self, entry: &str) -> Result<CudaFunction> {
-        let family: &Family = family_of(entry)
-            .ok_or_else(|| Error::internal("cuda", format!("no CUDA kernel named {entry}")))?;
+    fn load_function(&self, op: &str, entry: &str) -> Result<CudaFunction> {
+        let family: &Family =
+            family_of(entry).ok_or_else(|| Error::internal(op, format!("no CUDA kernel named {entry}")))?;
         let module = {
             let mut modules = self
                 .modules
                 .lock()
-                .map_err(|_| Error::internal(entry, "module table poisoned"))?;
+                .map_err(|_| Error::internal(op, "module table poisoned"))?;
             match modules.get(family.name) {
                 Some(m) => Arc::clone(m),
                 None => {
-                    let ptx = cached_ptx(family, &self.arch)?;
-                    let m = guarded(entry, || {
+                    let cubin = cached_cubin(family, &self.arch)?;
+                    let m = guarded(op, || {
                         self.stream
                             .context()
-                            .load_module(ptx.into())
-                            .map_err(|e| driver_error(entry, e))
+                            .load_module(cudarc::nvrtc::Ptx::from_binary(cubin))
+                            .map_err(|e| driver_error(op, e))
                     })?;
                     modules.insert(family.name, Arc::clone(&m));
                     m
                 }
             }
         };
-        guarded(entry, || {
-            module.load_function(entry).map_err(|e| driver_error(entry, e))
+        guarded(op, || {
+            module.load_function(entry).map_err(|e| driver_error(op, e))
         })
     }
 
-    /// The cuBLAS handle, created on first use.
-    pub(crate) fn blas(&self) -> Result<Arc<CudaBlas>> {
+    /// The cuBLAS handle, created on first use; `op` names the caller in
+    /// errors (cuBLAS is only needed by the ops that multiply matrices).
+    pub(crate) fn blas(&self, op: &str) -> Result<Arc<CudaBlas>> {
+        availability().require_cublas(op)?;
         let mut blas = self
             .blas
             .lock()
-            .map_err(|_| Error::internal("dot", "cuBLAS handle poisoned"))?;
+            .map_err(|_| Error::internal(op, "cuBLAS handle poisoned"))?;
         if let Some(b) = blas.as_ref() {
             return Ok(Arc::clone(b));
         }
-        let b = guarded("dot", || {
+        let b = guarded(op, || {
             CudaBlas::new(Arc::clone(&self.stream))
                 .map(Arc::new)
-                .map_err(|e| Error::internal("dot", format!("cuBLAS error: {e:?}")))
+                .map_err(|e| Error::internal(op, format!("cuBLAS error: {e:?}")))
         })?;
         *blas = Some(Arc::clone(&b));
         Ok(b)
     }
 
-    /// An uninitialized buffer of `len` elements of `dtype`; the kernel
-    /// that receives it writes every element.
-    pub(crate) fn alloc(self: &Arc<Self>, dtype: DType, len: usize) -> Result<CudaBuffer> {
+    /// An uninitialized buffer of `len` elements of `dtype` for `op`; the
+    /// kernel that receives it writes every element.
+    pub(crate) fn alloc(self: &Arc<Self>, op: &str, dtype: DType, len: usize) -> Result<CudaBuffer> {
         let bytes = len
             .checked_mul(dtype.size_in_bytes())
-            .ok_or_else(|| Error::arg("cuda", format!("{len} elements of {dtype} overflow")))?;
+            .ok_or_else(|| Error::arg(op, format!("{len} elements of {dtype} overflow")))?;
         // cudarc rejects zero-byte allocations; keep one byte behind them.
-        let data = guarded("cuda", || {
+        let data = guarded(op, || {
             // SAFETY: every launcher writes the whole buffer before it is read.
             unsafe { self.stream.alloc::<u8>(bytes.max(1)) }.map_err(|e| {
-                Error::internal(
-                    "cuda",
-                    format!("out of GPU memory allocating {bytes} bytes: {e:?}"),
-                )
+                Error::internal(op, format!("out of GPU memory allocating {bytes} bytes: {e:?}"))
             })
         })?;
         Ok(CudaBuffer {
@@ -202,7 +201,7 @@ impl CudaDevice {
 
     /// Copies host data to a new buffer.
     pub(crate) fn upload(self: &Arc<Self>, cpu: &CpuStorage) -> Result<CudaBuffer> {
-        let mut buf = self.alloc(cpu.dtype(), cpu.len())?;
+        let mut buf = self.alloc("backend_transfer", cpu.dtype(), cpu.len())?;
         let bytes = cpu.as_bytes();
         if !bytes.is_empty() {
             guarded("backend_transfer", || {

@@ -193,8 +193,10 @@ pub struct Step {
     pub weight_decay: f64,
     /// Global-norm clipping scale (1 when off).
     pub scale: f64,
-    /// Clip-by-value bound (0 when off).
+    /// Clip-by-value bound, applied when `clip_by_value` is nonzero.
     pub clip_value: f64,
+    /// 1 to clip gradients to `[-clip_value, clip_value]`, else 0.
+    pub clip_by_value: i64,
 }
 
 #[cfg(test)]
@@ -264,6 +266,6 @@ mod tests {
         assert_eq!(std::mem::size_of::<StridedLayout>(), 8 + 8 * 8 + 3 * 8 * 8);
         assert_eq!(std::mem::size_of::<ConvGeometry>(), 13 * 8);
         assert_eq!(std::mem::size_of::<PoolGeometry>(), 11 * 8);
-        assert_eq!(std::mem::size_of::<Step>(), 4 * 8);
+        assert_eq!(std::mem::size_of::<Step>(), 5 * 8);
     }
 }

@@ -34,7 +34,7 @@ pub mod ops;
 #[cfg(feature = "cuda")]
 pub use availability::{availability, Availability};
 #[cfg(feature = "cuda")]
-pub use compile::{compile_family, nvrtc_version};
+pub use compile::{compile_family, compile_family_cubin, nvrtc_version};
 #[cfg(feature = "cuda")]
 pub use device::{device_count, device_info, to_cpu, to_device, DeviceInfo};
 

@@ -107,6 +107,43 @@ fn binary_ops_broadcast_and_match_the_cpu() {
 }
 
 #[test]
+fn integer_only_unary_ops_match_the_cpu_on_negative_values() {
+    let Some(d) = gpu() else { return };
+    for dtype in [DType::S8, DType::S16, DType::S32, DType::S64, DType::U8] {
+        let t = uniform(12, &[200], -120.0, 120.0, dtype);
+        let g = to_gpu(&t, d);
+        for op in [
+            UnaryOp::CountLeadingZeros,
+            UnaryOp::PopulationCount,
+            UnaryOp::BitwiseNot,
+            UnaryOp::Abs,
+            UnaryOp::Negate,
+            UnaryOp::Sign,
+        ] {
+            let cpu = myelin_cpu::unary::unary(op, &t).unwrap();
+            let gpu = myelin_cuda::ops::unary(op, &g).unwrap();
+            assert_close(&format!("{} {dtype}", op.name()), &cpu, &gpu, 0.0, 0.0);
+        }
+    }
+}
+
+#[test]
+fn a_cpu_scalar_joins_a_gpu_tensor_and_a_cpu_vector_is_refused() {
+    let Some(d) = gpu() else { return };
+    let a = uniform(13, &[3, 4], 0.0, 1.0, DType::F32);
+    let two = Tensor::from_vec(Shape::scalar(), vec![2.0f32]).unwrap();
+    let cpu = myelin_cpu::binary::binary(BinaryOp::Multiply, &a, &two).unwrap();
+    let gpu = myelin_cuda::ops::binary(BinaryOp::Multiply, &to_gpu(&a, d), &two).unwrap();
+    assert_close("gpu * cpu scalar", &cpu, &gpu, 0.0, 0.0);
+    let e = myelin_cuda::ops::binary(BinaryOp::Add, &to_gpu(&a, d), &a).unwrap_err();
+    assert!(
+        e.message()
+            .starts_with("add: expected both tensors on {:cuda, 0}, got one on :cpu"),
+        "{e}"
+    );
+}
+
+#[test]
 fn casts_match_the_cpu() {
     let Some(d) = gpu() else { return };
     let t = uniform(5, &[64], -300.0, 300.0, DType::F64);
@@ -142,6 +179,19 @@ fn reductions_match_the_cpu() {
 }
 
 #[test]
+fn an_empty_max_is_the_cpus_error() {
+    let Some(d) = gpu() else { return };
+    let t = Tensor::from_vec(Shape::new(vec![3, 0]), Vec::<f32>::new()).unwrap();
+    let cpu = myelin_cpu::reduce::reduce(ReduceOp::ReduceMax, &t, Some(&[1]), false).unwrap_err();
+    let gpu = myelin_cuda::ops::reduce(ReduceOp::ReduceMax, &to_gpu(&t, d), Some(&[1]), false).unwrap_err();
+    assert_eq!(cpu, gpu);
+    // Sums of nothing are 0, as on the CPU.
+    let cpu = myelin_cpu::reduce::reduce(ReduceOp::Sum, &t, Some(&[1]), false).unwrap();
+    let gpu = myelin_cuda::ops::reduce(ReduceOp::Sum, &to_gpu(&t, d), Some(&[1]), false).unwrap();
+    assert_close("empty sum", &cpu, &gpu, 0.0, 0.0);
+}
+
+#[test]
 fn dot_matches_the_cpu_for_matmul_batched_and_transposed_forms() {
     let Some(d) = gpu() else { return };
     let a = uniform(7, &[2, 33, 17], -1.0, 1.0, DType::F32);
@@ -170,6 +220,12 @@ fn dot_matches_the_cpu_for_matmul_batched_and_transposed_forms() {
     let cpu = myelin_cpu::dot::dot(&s, &[1], &[], &s, &[1], &[]).unwrap();
     let gpu = myelin_cuda::ops::dot(&to_gpu(&s, d), &[1], &[], &to_gpu(&s, d), &[1], &[]).unwrap();
     assert_close("integer dot", &cpu, &gpu, 0.0, 0.0);
+    // u8 products wrap on the CPU (sums past 255); the GPU must too.
+    let u = uniform(11, &[8, 16], 100.0, 250.0, DType::U8);
+    let cpu = myelin_cpu::dot::dot(&u, &[1], &[], &u, &[1], &[]).unwrap();
+    let gu = to_gpu(&u, d);
+    let gpu = myelin_cuda::ops::dot(&gu, &[1], &[], &gu, &[1], &[]).unwrap();
+    assert_close("u8 dot wraps", &cpu, &gpu, 0.0, 0.0);
 }
 
 #[test]

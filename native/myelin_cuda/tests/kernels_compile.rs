@@ -80,6 +80,23 @@ fn a_broken_kernel_is_a_clear_error_with_nvrtc_log() {
 }
 
 #[test]
+fn families_compile_to_machine_code_for_a_real_architecture() {
+    if !nvrtc_or_skip() {
+        return;
+    }
+    // What a device loads: an ELF image for the exact architecture.
+    for family in FAMILIES
+        .iter()
+        .filter(|f| ["layout", "softmax"].contains(&f.name))
+    {
+        let cubin = myelin_cuda::compile_family_cubin(family, "sm_90").unwrap();
+        assert_eq!(&cubin[..4], b"\x7fELF", "{}", family.name);
+    }
+    let e = myelin_cuda::compile_family_cubin(&FAMILIES[0], "compute_90").unwrap_err();
+    assert!(e.message().contains("\"sm_90\" (CUBIN)"), "{e}");
+}
+
+#[test]
 fn a_bad_architecture_is_an_argument_error() {
     let e = myelin_cuda::compile_family(&FAMILIES[0], "x86").unwrap_err();
     assert!(matches!(e, myelin_core::Error::Argument(_)), "{e:?}");
