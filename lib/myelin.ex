@@ -213,6 +213,42 @@ defmodule Myelin do
     if activation, do: activation(node, activation), else: node
   end
 
+  @conv_transpose_opts [
+    :kernel_size,
+    :strides,
+    :padding,
+    :kernel_dilation,
+    :channels,
+    :activation,
+    :use_bias,
+    :kernel_initializer,
+    :bias_initializer,
+    :name
+  ]
+
+  @doc """
+  A transposed convolution (a "deconvolution", for upsampling) with `units`
+  output channels, as Axon's `conv_transpose`. It convolves the input
+  dilated by `strides:` (`strides - 1` zeros between elements) with a
+  `{units, in, *kernel_size}` kernel at stride 1. `padding: :valid` gives
+  an output of `in * stride + max(kernel - stride, 0)` per spatial dim,
+  and `:same` gives `in * stride`. Explicit `[{low, high}]` pads the
+  dilated input. Other options: `kernel_size:` (1), `kernel_dilation:`,
+  `channels:` (`:last`, default, or `:first`), `activation:`, `use_bias:`,
+  initializers, `name:`.
+
+  It matches PyTorch's `ConvTranspose` with `padding = 0` when
+  `kernel_size >= strides`, given PyTorch's weight with its first two axes
+  swapped and its spatial axes reversed.
+  """
+  @spec conv_transpose(model(), pos_integer(), keyword()) :: model()
+  def conv_transpose(x, units, opts \\ []) when is_integer(units) and units > 0 do
+    opts = Tensor.validate_opts!(opts, @conv_transpose_opts, :conv_transpose)
+    {activation, opts} = Keyword.pop(opts, :activation)
+    node = Node.new(:conv_transpose, [x], [units: units] ++ opts)
+    if activation, do: activation(node, activation), else: node
+  end
+
   @pool_opts [:kernel_size, :strides, :padding, :channels, :name]
 
   @doc "Max pooling: `kernel_size:` (2), `strides:` (the kernel size), `padding:`, `channels:` (`:last`)."

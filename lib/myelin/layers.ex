@@ -40,7 +40,8 @@ defmodule Myelin.Layers do
     ]
   end
 
-  def params(:conv, [shape], opts), do: Myelin.Layers.Conv.params(shape, opts)
+  def params(conv, [shape], opts) when conv in [:conv, :conv_transpose],
+    do: Myelin.Layers.Conv.params(shape, opts)
 
   def params(:custom, shapes, opts) do
     for %Myelin.Param{name: name, shape: shape, initializer: init} <- opts[:params] || [] do
@@ -199,6 +200,10 @@ defmodule Myelin.Layers do
   end
 
   def apply(:conv, [x], p, opts, _mode), do: Myelin.Layers.Conv.conv(x, p, opts)
+
+  def apply(:conv_transpose, [x], p, opts, _mode),
+    do: Myelin.Layers.Conv.conv_transpose(x, p, opts)
+
   def apply(:max_pool, [x], _p, opts, _mode), do: Myelin.Layers.Conv.pool(:max, x, opts)
   def apply(:avg_pool, [x], _p, opts, _mode), do: Myelin.Layers.Conv.pool(:avg, x, opts)
 

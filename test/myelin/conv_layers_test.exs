@@ -84,11 +84,108 @@ defmodule Myelin.ConvLayersTest do
     assert metrics["accuracy"] > 0.9
   end
 
+  test "conv_transpose output shapes follow Axon's :valid and :same padding" do
+    x = Myelin.input("x", shape: {nil, 5, 4, 2})
+    t = T.random_uniform({2, 5, 4, 2}, seed: 4)
+    # :valid: in * stride + max(kernel - stride, 0); :same: in * stride.
+    assert shape_of(Myelin.conv_transpose(x, 3, kernel_size: 3, strides: 2), t) == {2, 11, 9, 3}
+    assert shape_of(Myelin.conv_transpose(x, 3, kernel_size: 2, strides: 3), t) == {2, 15, 12, 3}
+
+    assert shape_of(Myelin.conv_transpose(x, 3, kernel_size: 3, strides: 2, padding: :same), t) ==
+             {2, 10, 8, 3}
+
+    assert shape_of(Myelin.conv_transpose(x, 4, kernel_size: {2, 3}), t) == {2, 6, 6, 4}
+
+    first = Myelin.input("x", shape: {nil, 2, 6})
+    t1 = T.random_uniform({1, 2, 6}, seed: 5)
+
+    assert shape_of(
+             Myelin.conv_transpose(first, 3, kernel_size: 4, strides: 2, channels: :first),
+             t1
+           ) ==
+             {1, 3, 14}
+  end
+
+  test "conv_transpose gives Axon's documented values" do
+    # Axon.Layers.conv_transpose's doctest: iota input and kernel, bias 1.
+    x = Myelin.input("x", shape: {nil, 3, 3})
+    model = Myelin.conv_transpose(x, 6, kernel_size: 2, channels: :first)
+    {init_fn, predict_fn} = Myelin.build(model)
+    input = T.iota({1, 3, 3}, type: :f32)
+    state = init_fn.(input, %{})
+    [name] = Map.keys(state)
+
+    params = %{
+      name => %{"kernel" => T.iota({6, 3, 2}, type: :f32), "bias" => T.broadcast(1.0, {6})}
+    }
+
+    assert predict_fn.(params, input) |> T.to_flat_list() == [
+             40.0,
+             79.0,
+             94.0,
+             43.0,
+             94.0,
+             205.0,
+             256.0,
+             133.0,
+             148.0,
+             331.0,
+             418.0,
+             223.0,
+             202.0,
+             457.0,
+             580.0,
+             313.0,
+             256.0,
+             583.0,
+             742.0,
+             403.0,
+             310.0,
+             709.0,
+             904.0,
+             493.0
+           ]
+  end
+
+  test "a conv_transpose autoencoder trains" do
+    {x, _y} = images(32, 3)
+    input = Myelin.input("x", shape: {nil, 8, 8, 1})
+
+    model =
+      input
+      |> Myelin.conv(4, kernel_size: 3, strides: 2, padding: :same, activation: :relu)
+      |> Myelin.conv_transpose(1, kernel_size: 3, strides: 2, padding: :same)
+
+    batches =
+      for i <- 0..3,
+          do:
+            {T.slice(x, [i * 8, 0, 0, 0], [8, 8, 8, 1]),
+             T.slice(x, [i * 8, 0, 0, 0], [8, 8, 8, 1])}
+
+    state =
+      model
+      |> Myelin.Loop.trainer(:mean_squared_error, Myelin.Optimizers.adam(learning_rate: 0.01))
+      |> Myelin.Loop.run(batches, %{}, epochs: 30, log: 0)
+
+    metrics =
+      Myelin.Loop.evaluator(model)
+      |> Myelin.Loop.metric(:mse)
+      |> Myelin.Loop.run([{x, x}], state, log: 0)
+
+    # Predicting zeros scores mean(x^2); the reconstruction must do far better.
+    zeros = x |> T.multiply(x) |> T.mean() |> T.to_number()
+    assert metrics["mse"] < 0.2 * zeros
+  end
+
   test "bad convolution arguments raise naming the op" do
     x = Myelin.input("x", shape: {nil, 4, 4, 1})
     t = T.random_uniform({1, 4, 4, 1}, seed: 1)
     assert_raise ArgumentError, ~r/conv/, fn -> shape_of(Myelin.conv(x, 2, kernel_size: 5), t) end
     assert_raise ArgumentError, ~r/unknown option :bogus/, fn -> Myelin.conv(x, 2, bogus: 1) end
+
+    assert_raise ArgumentError, ~r/conv_transpose: unknown option :feature_group_size/, fn ->
+      Myelin.conv_transpose(x, 2, feature_group_size: 2)
+    end
 
     assert_raise ArgumentError, ~r/max_pool/, fn ->
       shape_of(Myelin.max_pool(x, kernel_size: 6), t)

@@ -30,7 +30,9 @@ defmodule Myelin.TorchReferenceTest do
     # identical f32 run: the two round differently along ~20 ops a step (measured: at
     # most a fifth of this tolerance). Weights are ~0.1-1 and each step moves them by
     # 1e-3 to 1e-1, so a wrong rule (bias correction, decay, momentum) is far outside it.
-    {"optim", "f32"} => {1.0e-5, 1.0e-6}
+    {"optim", "f32"} => {1.0e-5, 1.0e-6},
+    # Sums of a few dozen f64 products, ordered differently from torch's.
+    {"layer", "f64"} => {1.0e-12, 1.0e-13}
   }
 
   @fixture Path.expand("../fixtures/train_reference.txt", __DIR__)
@@ -86,6 +88,32 @@ defmodule Myelin.TorchReferenceTest do
 
     assert_close("#{what} traced", loss_got, t["loss"], tol)
     assert_close("#{what} gradient wrt y_pred", grad_got, t["grad"], tol)
+  end
+
+  defp check("layer", "conv_transpose/" <> label, dtype, %{opts: opts, t: t}) do
+    tol = @tol[{"layer", dtype}]
+    what = "conv_transpose #{label} #{inspect(opts)}"
+
+    # Layers run traced (inside Myelin.build); channels last (Axon's default)
+    # is the same layer with the axes moved.
+    for channels <- [:first, :last] do
+      to_layer = if channels == :last, do: &T.transpose(&1, axes: [0, 2, 3, 1]), else: & &1
+      from_layer = if channels == :last, do: &T.transpose(&1, axes: [0, 3, 1, 2]), else: & &1
+
+      g = Graph.new()
+      [x, k, b] = for name <- ["x", "kernel", "bias"], do: Graph.param(g, t[name].shape, {:f, 64})
+      p = %{"kernel" => k, "bias" => b}
+      y = x |> to_layer.() |> Myelin.Layers.Conv.conv_transpose(p, [channels: channels] ++ opts)
+      y = from_layer.(y)
+      grads = Graph.grad(T.sum(T.multiply(y, t["w"])), [x, k, b])
+      {exe, _work} = Graph.compile(g, [y | grads])
+      [y_got, dx, dk, db] = Graph.run(exe, [], [t["x"], t["kernel"], t["bias"]])
+
+      assert_close("#{what} #{channels}", y_got, t["y"], tol)
+      assert_close("#{what} #{channels} input gradient", dx, t["dx"], tol)
+      assert_close("#{what} #{channels} kernel gradient", dk, t["dkernel"], tol)
+      assert_close("#{what} #{channels} bias gradient", db, t["dbias"], tol)
+    end
   end
 
   defp check("optim", label, dtype, %{opts: opts, t: expected}) do

@@ -33,16 +33,63 @@ defmodule Myelin.Layers.Conv do
       in_spatial = x.shape |> Tuple.to_list() |> Enum.drop(2)
       padding = padding(Keyword.get(opts, :padding, :valid), in_spatial, size, strides, kd)
       groups = Keyword.get(opts, :feature_group_size, 1)
-      y = Myelin.Graph.record_fused(:conv, [x, p["kernel"], strides, padding, id, kd, groups])
+      convolve(x, p, [strides, padding, id, kd, groups])
+    end)
+  end
 
-      if p["bias"] do
-        dims = [1, elem(p["bias"].shape, 0) | List.duplicate(1, spatial)]
-        T.add(y, T.reshape(p["bias"], List.to_tuple(dims)))
-      else
-        y
+  @doc """
+  Applies a transposed convolution layer (Axon's `conv_transpose`): a
+  convolution at stride 1 of the input dilated by the strides, padded as
+  Axon pads it.
+  """
+  @spec conv_transpose(T.t(), map(), keyword()) :: T.t()
+  def conv_transpose(x, p, opts) do
+    with_channels_first(x, opts, fn x ->
+      spatial = tuple_size(x.shape) - 2
+      size = p["kernel"].shape |> Tuple.to_list() |> Enum.drop(2)
+      strides = expand(Keyword.get(opts, :strides, 1), spatial)
+      kd = expand(Keyword.get(opts, :kernel_dilation, 1), spatial)
+      padding = transpose_padding(Keyword.get(opts, :padding, :valid), size, strides, kd)
+      convolve(x, p, [List.duplicate(1, spatial), padding, strides, kd, 1])
+    end)
+  end
+
+  # The engine's conv (with its fused gradient), then the bias.
+  defp convolve(x, p, [strides, padding, input_dilation, kernel_dilation, groups]) do
+    args = [x, p["kernel"], strides, padding, input_dilation, kernel_dilation, groups]
+    y = Myelin.Graph.record_fused(:conv, args)
+
+    if p["bias"] do
+      dims = [1, elem(p["bias"].shape, 0) | List.duplicate(1, tuple_size(x.shape) - 2)]
+      T.add(y, T.reshape(p["bias"], List.to_tuple(dims)))
+    else
+      y
+    end
+  end
+
+  # Axon.Shape.conv_transpose_padding: the padding of the dilated input
+  # for :valid and :same, from the dilated kernel size k and the stride s;
+  # explicit padding is used as given.
+  defp transpose_padding(padding, size, strides, kernel_dilation)
+       when padding in [:valid, :same] do
+    [size, kernel_dilation, strides]
+    |> Enum.zip()
+    |> Enum.map(fn {k, d, s} ->
+      k = (k - 1) * d + 1
+
+      case padding do
+        :valid ->
+          {k - 1, s - 1 + max(k - s, 0)}
+
+        :same ->
+          total = k + s - 2
+          low = if s > k - 1, do: k - 1, else: div(total + 1, 2)
+          {low, total - low}
       end
     end)
   end
+
+  defp transpose_padding(list, _size, _strides, _dil) when is_list(list), do: list
 
   @doc "Applies windowed max or average pooling."
   @spec pool(:max | :avg, T.t(), keyword()) :: T.t()
