@@ -213,18 +213,8 @@ defmodule Myelin do
     if activation, do: activation(node, activation), else: node
   end
 
-  @conv_transpose_opts [
-    :kernel_size,
-    :strides,
-    :padding,
-    :kernel_dilation,
-    :channels,
-    :activation,
-    :use_bias,
-    :kernel_initializer,
-    :bias_initializer,
-    :name
-  ]
+  # Axon's conv_transpose takes conv's options but these two.
+  @conv_transpose_opts @conv_opts -- [:input_dilation, :feature_group_size]
 
   @doc """
   A transposed convolution (a "deconvolution", for upsampling) with `units`

@@ -25,10 +25,7 @@ defmodule Myelin.Layers.Conv do
   @spec conv(T.t(), map(), keyword()) :: T.t()
   def conv(x, p, opts) do
     with_channels_first(x, opts, fn x ->
-      spatial = tuple_size(x.shape) - 2
-      size = p["kernel"].shape |> Tuple.to_list() |> Enum.drop(2)
-      strides = expand(Keyword.get(opts, :strides, 1), spatial)
-      kd = expand(Keyword.get(opts, :kernel_dilation, 1), spatial)
+      {spatial, size, strides, kd} = geometry(x, p, opts)
       id = expand(Keyword.get(opts, :input_dilation, 1), spatial)
       in_spatial = x.shape |> Tuple.to_list() |> Enum.drop(2)
       padding = padding(Keyword.get(opts, :padding, :valid), in_spatial, size, strides, kd)
@@ -45,13 +42,18 @@ defmodule Myelin.Layers.Conv do
   @spec conv_transpose(T.t(), map(), keyword()) :: T.t()
   def conv_transpose(x, p, opts) do
     with_channels_first(x, opts, fn x ->
-      spatial = tuple_size(x.shape) - 2
-      size = p["kernel"].shape |> Tuple.to_list() |> Enum.drop(2)
-      strides = expand(Keyword.get(opts, :strides, 1), spatial)
-      kd = expand(Keyword.get(opts, :kernel_dilation, 1), spatial)
+      {spatial, size, strides, kd} = geometry(x, p, opts)
       padding = transpose_padding(Keyword.get(opts, :padding, :valid), size, strides, kd)
       convolve(x, p, [List.duplicate(1, spatial), padding, strides, kd, 1])
     end)
+  end
+
+  # Spatial rank, kernel size, strides and kernel dilation, per spatial dim.
+  defp geometry(x, p, opts) do
+    spatial = tuple_size(x.shape) - 2
+    size = p["kernel"].shape |> Tuple.to_list() |> Enum.drop(2)
+    strides = expand(Keyword.get(opts, :strides, 1), spatial)
+    {spatial, size, strides, expand(Keyword.get(opts, :kernel_dilation, 1), spatial)}
   end
 
   # The engine's conv (with its fused gradient), then the bias.

@@ -32,36 +32,13 @@ __device__ __forceinline__ void binary_map(const T* a, const T* b, Out* y, u64 n
   }
 
 // Same type out: FLOAT_BINARY(add, ...) defines add_f16 ... add_f64 and
-// INT_BINARY(add, ...) add_u8 ... add_s64. Expressions see `x` and `z`.
-#define SAME(T, EXPR) Num<T>::store(EXPR)
-#define FLOAT_BINARY(OP, EXPR)                          \
-  BINARY_KERNEL(OP##_f16, f16, f16, SAME(f16, EXPR))    \
-  BINARY_KERNEL(OP##_bf16, bf16, bf16, SAME(bf16, EXPR)) \
-  BINARY_KERNEL(OP##_f32, f32, f32, SAME(f32, EXPR))    \
-  BINARY_KERNEL(OP##_f64, f64, f64, SAME(f64, EXPR))
-#define INT_BINARY(OP, EXPR)                     \
-  BINARY_KERNEL(OP##_u8, u8, u8, (u8)(EXPR))     \
-  BINARY_KERNEL(OP##_u16, u16, u16, (u16)(EXPR)) \
-  BINARY_KERNEL(OP##_u32, u32, u32, (u32)(EXPR)) \
-  BINARY_KERNEL(OP##_u64, u64, u64, (u64)(EXPR)) \
-  BINARY_KERNEL(OP##_s8, s8, s8, (s8)(EXPR))     \
-  BINARY_KERNEL(OP##_s16, s16, s16, (s16)(EXPR)) \
-  BINARY_KERNEL(OP##_s32, s32, s32, (s32)(EXPR)) \
-  BINARY_KERNEL(OP##_s64, s64, s64, (s64)(EXPR))
-// u8 0/1 out, every dtype.
-#define PREDICATE_BINARY(OP, EXPR)                    \
-  BINARY_KERNEL(OP##_f16, f16, u8, (u8)(EXPR))        \
-  BINARY_KERNEL(OP##_bf16, bf16, u8, (u8)(EXPR))      \
-  BINARY_KERNEL(OP##_f32, f32, u8, (u8)(EXPR))        \
-  BINARY_KERNEL(OP##_f64, f64, u8, (u8)(EXPR))        \
-  BINARY_KERNEL(OP##_u8, u8, u8, (u8)(EXPR))          \
-  BINARY_KERNEL(OP##_u16, u16, u8, (u8)(EXPR))        \
-  BINARY_KERNEL(OP##_u32, u32, u8, (u8)(EXPR))        \
-  BINARY_KERNEL(OP##_u64, u64, u8, (u8)(EXPR))        \
-  BINARY_KERNEL(OP##_s8, s8, u8, (u8)(EXPR))          \
-  BINARY_KERNEL(OP##_s16, s16, u8, (u8)(EXPR))        \
-  BINARY_KERNEL(OP##_s32, s32, u8, (u8)(EXPR))        \
-  BINARY_KERNEL(OP##_s64, s64, u8, (u8)(EXPR))
+// INT_BINARY(add, ...) add_u8 ... add_s64; PREDICATE_BINARY gives u8 0/1
+// for every dtype. Expressions see `x` and `z`.
+#define SAME_TYPE_KERNEL(NAME, T, EXPR) BINARY_KERNEL(NAME, T, T, Num<T>::store((A)(EXPR)))
+#define PREDICATE_KERNEL(NAME, T, EXPR) BINARY_KERNEL(NAME, T, u8, (u8)(EXPR))
+#define FLOAT_BINARY(OP, EXPR) FOR_FLOATS(SAME_TYPE_KERNEL, OP, EXPR)
+#define INT_BINARY(OP, EXPR) FOR_INTS(SAME_TYPE_KERNEL, OP, EXPR)
+#define PREDICATE_BINARY(OP, EXPR) FOR_ALL(PREDICATE_KERNEL, OP, EXPR)
 
 // Integer helpers, matching myelin_cpu's int_pow, int_rem, int_quotient and
 // the shifts. Arithmetic is done unsigned where C++ would call signed

@@ -35,7 +35,7 @@ COPY_STRIDED_KERNEL(copy_strided_b2, u16)
 COPY_STRIDED_KERNEL(copy_strided_b4, u32)
 COPY_STRIDED_KERNEL(copy_strided_b8, u64)
 
-#define SELECT_KERNEL(NAME, T)                                                          \
+#define SELECT_KERNEL(NAME, T, ...)                                                          \
   extern "C" __global__ void NAME(const u8* pred, const T* on_true, const T* on_false,  \
                                   T* y, u64 n, StridedLayout l) {                       \
     FOR_EACH_INDEX(i, n) {                                                              \
@@ -46,7 +46,7 @@ COPY_STRIDED_KERNEL(copy_strided_b8, u64)
   }
 
 // min(max(x, lo), hi), NaN in x kept, as the CPU engine's clip.
-#define CLIP_KERNEL(NAME, T)                                                             \
+#define CLIP_KERNEL(NAME, T, ...)                                                             \
   extern "C" __global__ void NAME(const T* x, const T* lo, const T* hi, T* y, u64 n,     \
                                   StridedLayout l) {                                     \
     typedef Num<T>::Acc A;                                                               \
@@ -59,18 +59,13 @@ COPY_STRIDED_KERNEL(copy_strided_b8, u64)
     }                                                                                    \
   }
 
-#define IOTA_KERNEL(NAME, T)                                                 \
+#define IOTA_KERNEL(NAME, T, ...)                                                 \
   extern "C" __global__ void NAME(T* y, u64 n, u64 inner, u64 extent) {      \
     typedef Num<T>::Acc A;                                                   \
     FOR_EACH_INDEX(i, n) { y[i] = Num<T>::store((A)((i / inner) % extent)); } \
   }
 
-// PER_DTYPE(SELECT_KERNEL, select) defines select_f16 ... select_s64.
-#define PER_DTYPE(KERNEL, OP)                                              \
-  KERNEL(OP##_f16, f16) KERNEL(OP##_bf16, bf16) KERNEL(OP##_f32, f32)      \
-  KERNEL(OP##_f64, f64) KERNEL(OP##_u8, u8) KERNEL(OP##_u16, u16)          \
-  KERNEL(OP##_u32, u32) KERNEL(OP##_u64, u64) KERNEL(OP##_s8, s8)          \
-  KERNEL(OP##_s16, s16) KERNEL(OP##_s32, s32) KERNEL(OP##_s64, s64)
-PER_DTYPE(SELECT_KERNEL, select)
-PER_DTYPE(CLIP_KERNEL, clip)
-PER_DTYPE(IOTA_KERNEL, iota)
+// FOR_ALL(SELECT_KERNEL, select, ) defines select_f16 ... select_s64.
+FOR_ALL(SELECT_KERNEL, select, )
+FOR_ALL(CLIP_KERNEL, clip, )
+FOR_ALL(IOTA_KERNEL, iota, )

@@ -155,6 +155,21 @@ __device__ __forceinline__ A nan_min(A a, A b) {
   return (is_nan(a) || a < b) ? a : b;
 }
 
+// Instantiation over dtypes, the one place the type lists are spelled:
+// FOR_FLOATS(M, OP, args...) expands to M(OP_f16, f16, args...)
+// M(OP_bf16, bf16, args...) M(OP_f32, f32, args...) M(OP_f64, f64, args...),
+// so `FOR_FLOATS(UNARY_KERNEL, exp, m::exp(v))` defines exp_f16 ... exp_f64.
+// FOR_INTS covers the eight integer types, FOR_ALL all twelve.
+#define FOR_FLOATS(M, OP, ...)                                                  \
+  M(OP##_f16, f16, __VA_ARGS__) M(OP##_bf16, bf16, __VA_ARGS__)                 \
+  M(OP##_f32, f32, __VA_ARGS__) M(OP##_f64, f64, __VA_ARGS__)
+#define FOR_INTS(M, OP, ...)                                                    \
+  M(OP##_u8, u8, __VA_ARGS__) M(OP##_u16, u16, __VA_ARGS__)                     \
+  M(OP##_u32, u32, __VA_ARGS__) M(OP##_u64, u64, __VA_ARGS__)                   \
+  M(OP##_s8, s8, __VA_ARGS__) M(OP##_s16, s16, __VA_ARGS__)                     \
+  M(OP##_s32, s32, __VA_ARGS__) M(OP##_s64, s64, __VA_ARGS__)
+#define FOR_ALL(M, OP, ...) FOR_FLOATS(M, OP, __VA_ARGS__) FOR_INTS(M, OP, __VA_ARGS__)
+
 // Grid-stride loop over n elements: any launch size covers any n.
 #define FOR_EACH_INDEX(i, n)                                              \
   for (u64 i = (u64)blockIdx.x * blockDim.x + threadIdx.x; i < (u64)(n); \

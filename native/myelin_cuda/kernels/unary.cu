@@ -15,25 +15,10 @@ __device__ __forceinline__ void unary_map(const T* x, Out* y, u64 n, F f) {
     unary_map(x, y, n, [](T t) { const A v = Num<T>::load(t); return Num<T>::store(EXPR); }); \
   }
 
-// FLOAT_UNARY(exp, ...) defines exp_f16, exp_bf16, exp_f32 and exp_f64.
-#define FLOAT_UNARY(OP, EXPR)          \
-  UNARY_KERNEL(OP##_f16, f16, EXPR)    \
-  UNARY_KERNEL(OP##_bf16, bf16, EXPR)  \
-  UNARY_KERNEL(OP##_f32, f32, EXPR)    \
-  UNARY_KERNEL(OP##_f64, f64, EXPR)
-
-// INT_UNARY(abs, ...) defines abs_u8 ... abs_s64, the eight integer dtypes.
-#define INT_UNARY(OP, EXPR)           \
-  UNARY_KERNEL(OP##_u8, u8, EXPR)     \
-  UNARY_KERNEL(OP##_u16, u16, EXPR)   \
-  UNARY_KERNEL(OP##_u32, u32, EXPR)   \
-  UNARY_KERNEL(OP##_u64, u64, EXPR)   \
-  UNARY_KERNEL(OP##_s8, s8, EXPR)     \
-  UNARY_KERNEL(OP##_s16, s16, EXPR)   \
-  UNARY_KERNEL(OP##_s32, s32, EXPR)   \
-  UNARY_KERNEL(OP##_s64, s64, EXPR)
-
-#define ALL_UNARY(OP, EXPR) FLOAT_UNARY(OP, EXPR) INT_UNARY(OP, EXPR)
+// FLOAT_UNARY(exp, ...) defines exp_f16 ... exp_f64; INT_UNARY(abs, ...)
+// abs_u8 ... abs_s64 (the prelude's FOR_* lists).
+#define FLOAT_UNARY(OP, EXPR) FOR_FLOATS(UNARY_KERNEL, OP, EXPR)
+#define INT_UNARY(OP, EXPR) FOR_INTS(UNARY_KERNEL, OP, EXPR)
 
 // Same type in and out, every dtype. Integer negate wraps, as on the CPU.
 FLOAT_UNARY(negate, -v)
@@ -78,30 +63,20 @@ FLOAT_UNARY(erf_inv, m::erfinv(v))
 
 // Integers only.
 INT_UNARY(bitwise_not, (A)~v)
-// The mask keeps a negative small integer's sign extension out of the count.
-#define CLZ_KERNEL(NAME, T, BITS)                                                   \
-  UNARY_KERNEL(NAME, T,                                                             \
-               (A)(BITS == 64 ? __clzll((s64)(u64)v)                                \
-                              : __clz((s32)((u32)v & (u32)((1ull << BITS) - 1))) - (32 - BITS)))
-CLZ_KERNEL(count_leading_zeros_u8, u8, 8)
-CLZ_KERNEL(count_leading_zeros_u16, u16, 16)
-CLZ_KERNEL(count_leading_zeros_u32, u32, 32)
-CLZ_KERNEL(count_leading_zeros_u64, u64, 64)
-CLZ_KERNEL(count_leading_zeros_s8, s8, 8)
-CLZ_KERNEL(count_leading_zeros_s16, s16, 16)
-CLZ_KERNEL(count_leading_zeros_s32, s32, 32)
-CLZ_KERNEL(count_leading_zeros_s64, s64, 64)
-// The mask keeps a negative small integer's sign extension out of the count.
-#define POPC_KERNEL(NAME, T, BITS) \
-  UNARY_KERNEL(NAME, T, (A)(BITS == 64 ? __popcll((u64)v) : __popc((u32)v & (u32)((1ull << BITS) - 1))))
-POPC_KERNEL(population_count_u8, u8, 8)
-POPC_KERNEL(population_count_u16, u16, 16)
-POPC_KERNEL(population_count_u32, u32, 32)
-POPC_KERNEL(population_count_u64, u64, 64)
-POPC_KERNEL(population_count_s8, s8, 8)
-POPC_KERNEL(population_count_s16, s16, 16)
-POPC_KERNEL(population_count_s32, s32, 32)
-POPC_KERNEL(population_count_s64, s64, 64)
+// Bit counts over the type's own width. The mask keeps a negative small
+// integer's sign extension out of the count.
+#define BITS(T) (8 * (int)sizeof(T))
+#define CLZ_KERNEL(NAME, T, ...)                                                  \
+  UNARY_KERNEL(NAME, T,                                                           \
+               (A)(BITS(T) == 64 ? __clzll((s64)(u64)v)                           \
+                                 : __clz((s32)((u32)v & (u32)((1ull << BITS(T)) - 1))) - \
+                                       (32 - BITS(T))))
+#define POPC_KERNEL(NAME, T, ...)                                                 \
+  UNARY_KERNEL(NAME, T,                                                           \
+               (A)(BITS(T) == 64 ? __popcll((u64)v)                               \
+                                 : __popc((u32)v & (u32)((1ull << BITS(T)) - 1))))
+FOR_INTS(CLZ_KERNEL, count_leading_zeros, )
+FOR_INTS(POPC_KERNEL, population_count, )
 
 // Predicates: u8 0/1 out.
 #define PREDICATE_KERNEL(NAME, T, EXPR)                                           \
@@ -109,19 +84,7 @@ POPC_KERNEL(population_count_s64, s64, 64)
     typedef Num<T>::Acc A;                                                        \
     unary_map(x, y, n, [](T t) { const A v = Num<T>::load(t); return (u8)(EXPR); }); \
   }
-#define ALL_PREDICATE(OP, EXPR)                \
-  PREDICATE_KERNEL(OP##_f16, f16, EXPR)        \
-  PREDICATE_KERNEL(OP##_bf16, bf16, EXPR)      \
-  PREDICATE_KERNEL(OP##_f32, f32, EXPR)        \
-  PREDICATE_KERNEL(OP##_f64, f64, EXPR)        \
-  PREDICATE_KERNEL(OP##_u8, u8, EXPR)          \
-  PREDICATE_KERNEL(OP##_u16, u16, EXPR)        \
-  PREDICATE_KERNEL(OP##_u32, u32, EXPR)        \
-  PREDICATE_KERNEL(OP##_u64, u64, EXPR)        \
-  PREDICATE_KERNEL(OP##_s8, s8, EXPR)          \
-  PREDICATE_KERNEL(OP##_s16, s16, EXPR)        \
-  PREDICATE_KERNEL(OP##_s32, s32, EXPR)        \
-  PREDICATE_KERNEL(OP##_s64, s64, EXPR)
+#define ALL_PREDICATE(OP, EXPR) FOR_ALL(PREDICATE_KERNEL, OP, EXPR)
 ALL_PREDICATE(is_nan, v != v)
 ALL_PREDICATE(is_infinity, (v - v) != (v - v) && v == v)
 ALL_PREDICATE(logical_not, v == (A)0)

@@ -11,6 +11,7 @@
 
 use crate::availability::{availability, guarded};
 use crate::compile::cached_cubin;
+pub use crate::info::DeviceInfo;
 use crate::kernels::{family_of, Family};
 use cudarc::cublas::CudaBlas;
 use cudarc::driver::{CudaContext, CudaFunction, CudaModule, CudaSlice, CudaStream, DriverError};
@@ -19,19 +20,6 @@ use myelin_core::{dispatch_dtype, CpuStorage, DType, Device, Element, Error, Res
 use std::any::Any;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
-
-/// What a GPU is.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct DeviceInfo {
-    /// The CUDA ordinal.
-    pub ordinal: usize,
-    /// The product name, e.g. "NVIDIA H100 80GB HBM3".
-    pub name: String,
-    /// Compute capability (major, minor).
-    pub compute_capability: (i32, i32),
-    /// Device memory in bytes.
-    pub total_memory: usize,
-}
 
 /// One GPU: context, stream, compiled modules and cuBLAS.
 pub(crate) struct CudaDevice {

@@ -19,6 +19,7 @@
 //! * `stub`: the same public functions when the feature is off, each
 //!   reporting that CUDA support was not built.
 
+pub mod info;
 pub mod kernels;
 pub mod layout;
 

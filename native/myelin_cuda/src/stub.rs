@@ -1,6 +1,7 @@
 //! The public functions of the CUDA backend when the `cuda` feature is
 //! off: each reports that this build has no CUDA support.
 
+pub use crate::info::{Availability, DeviceInfo};
 use myelin_core::{Error, Result, Tensor};
 
 fn not_built(op: &str) -> Error {
@@ -10,24 +11,6 @@ fn not_built(op: &str) -> Error {
     )
 }
 
-/// Which CUDA libraries this process can load: none, in this build.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Availability {
-    /// The driver API.
-    pub driver: bool,
-    /// NVRTC.
-    pub nvrtc: bool,
-    /// cuBLAS.
-    pub cublas: bool,
-}
-
-impl Availability {
-    /// Always the "not built" error.
-    pub fn require(&self, op: &str) -> Result<()> {
-        Err(not_built(op))
-    }
-}
-
 /// No library is available in a build without CUDA.
 pub fn availability() -> Availability {
     Availability {
@@ -35,19 +18,6 @@ pub fn availability() -> Availability {
         nvrtc: false,
         cublas: false,
     }
-}
-
-/// What a GPU is (never produced in this build).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct DeviceInfo {
-    /// The CUDA ordinal.
-    pub ordinal: usize,
-    /// The product name.
-    pub name: String,
-    /// Compute capability (major, minor).
-    pub compute_capability: (i32, i32),
-    /// Device memory in bytes.
-    pub total_memory: usize,
 }
 
 /// The "not built" error.
