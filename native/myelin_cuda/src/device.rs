@@ -45,9 +45,17 @@ pub(crate) fn driver_error(op: &str, e: DriverError) -> Error {
 pub fn device_count() -> Result<usize> {
     availability().require("device_count")?;
     guarded("device_count", || {
+        // The driver library can be installed where no GPU is usable (a
+        // container without the device, a machine whose GPU is gone): its
+        // initialization fails, and that is CUDA being unavailable.
         CudaContext::device_count()
             .map(|n| n.max(0) as usize)
-            .map_err(|e| driver_error("device_count", e))
+            .map_err(|e| {
+                Error::internal(
+                    "device_count",
+                    format!("CUDA is not available: the NVIDIA driver found no usable GPU ({e:?})"),
+                )
+            })
     })
 }
 
