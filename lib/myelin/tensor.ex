@@ -383,6 +383,9 @@ defmodule Myelin.Tensor do
       [1.5, :infinity]
   """
   @spec to_flat_list(t()) :: [number() | atom()]
+  def to_flat_list(%__MODULE__{data: {:cuda, _}} = t),
+    do: t |> backend_transfer(:cpu) |> to_flat_list()
+
   def to_flat_list(%__MODULE__{} = t) do
     n = size(t)
     fun = if n >= @dirty_threshold, do: :to_flat_list_dirty, else: :to_flat_list

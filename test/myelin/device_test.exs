@@ -61,10 +61,12 @@ defmodule Myelin.DeviceTest do
         g = T.backend_transfer(t, :cuda)
         assert T.device(g) == {:cuda, 0}
         assert T.to_binary(g) == T.to_binary(t)
+        assert T.to_flat_list(g) == T.to_flat_list(t)
         assert T.backend_transfer(g, :cpu) |> T.to_flat_list() == T.to_flat_list(t)
       end
 
       g = T.backend_transfer(T.tensor([1.5, 2.5]), :cuda)
+      assert T.to_number(T.sum(g)) == 4.0
       assert inspect(g) =~ "f32[2] {:cuda, 0}"
       assert inspect(g) =~ "[1.5, 2.5]"
     end
