@@ -35,16 +35,14 @@ defmodule Myelin.Device do
   def cuda_libraries, do: Native.cuda_libraries() |> Native.unwrap!()
 
   @doc """
-  True when at least one GPU can be used (driver, NVRTC, cuBLAS and a
+  True when at least one GPU can be used (the driver, NVRTC and a
   device are all present). Never raises.
 
       iex> is_boolean(Myelin.Device.cuda_available?())
       true
   """
   @spec cuda_available?() :: boolean()
-  def cuda_available? do
-    match?({:ok, [_ | _]}, Native.cuda_devices())
-  end
+  def cuda_available?, do: is_nil(cuda_unavailable_reason())
 
   @doc """
   The GPUs, as maps with `:ordinal`, `:name`, `:compute_capability` and
@@ -63,9 +61,10 @@ defmodule Myelin.Device do
   """
   @spec cuda_unavailable_reason() :: String.t() | nil
   def cuda_unavailable_reason do
-    case Native.cuda_devices() do
-      {:ok, [_ | _]} -> nil
-      {:ok, []} -> "the CUDA driver reports no GPU"
+    # Counting devices initializes the driver but opens no GPU (no context).
+    case Native.cuda_device_count() do
+      {:ok, n} when n > 0 -> nil
+      {:ok, 0} -> "the CUDA driver reports no GPU"
       {:error, {_kind, message}} -> message
     end
   end

@@ -39,6 +39,7 @@ defmodule Myelin.Native do
 
   # device.rs
   def cuda_libraries, do: nif_error()
+  def cuda_device_count, do: nif_error()
   def cuda_devices, do: nif_error()
   def backend_transfer(_ref, _device), do: nif_error()
 

@@ -175,6 +175,25 @@ defmodule Myelin.TrainingTest do
     assert_raise ArgumentError, ~r/dense_0.kernel/, fn -> predict_fn.(%{}, x) end
   end
 
+  test "predict keeps models apart when one process alternates between them" do
+    # Same parameter names and shapes, different activations: a cache that
+    # confused the two would give one model's output for the other.
+    x = T.random_normal({3, 4}, seed: 7)
+    input = Myelin.input("x", shape: {nil, 4})
+    relu = input |> Myelin.dense(2, activation: :relu)
+    tanh = input |> Myelin.dense(2, activation: :tanh)
+    {init_fn, _} = Myelin.build(relu)
+    state = init_fn.(x, %{})
+    dense = T.add(T.dot(x, state["dense_0"]["kernel"]), state["dense_0"]["bias"])
+
+    for _ <- 1..3 do
+      assert T.to_flat_list(Myelin.predict(relu, state, x)) ==
+               T.to_flat_list(T.max(dense, 0.0))
+
+      assert T.to_flat_list(Myelin.predict(tanh, state, x)) == T.to_flat_list(T.tanh(dense))
+    end
+  end
+
   test "bad trainer arguments raise naming the problem" do
     assert_raise ArgumentError, ~r/unknown loss :nope/, fn ->
       Myelin.Loop.trainer(model(), :nope, Myelin.Optimizers.sgd())

@@ -66,6 +66,11 @@ pub fn compile_family_cubin(family: &Family, arch: &str) -> Result<Vec<u8>> {
 /// The CUBIN of `family` for a real architecture (`"sm_90"`), from the
 /// cache or compiled (and cached).
 pub(crate) fn cached_cubin(family: &Family, arch: &str) -> Result<Vec<u8>> {
+    cached_cubin_in(cache_dir(), family, arch)
+}
+
+/// [`cached_cubin`] with the cache in `dir` (None: no cache).
+fn cached_cubin_in(dir: Option<PathBuf>, family: &Family, arch: &str) -> Result<Vec<u8>> {
     if !arch.starts_with("sm_") {
         return Err(bad_arch(arch));
     }
@@ -79,7 +84,7 @@ pub(crate) fn cached_cubin(family: &Family, arch: &str) -> Result<Vec<u8>> {
         ]
         .iter(),
     );
-    let path = cache_dir().map(|d| d.join(format!("{}-{arch}-{key:016x}.cubin", family.name)));
+    let path = dir.map(|d| d.join(format!("{}-{arch}-{key:016x}.cubin", family.name)));
     if let Some(bin) = path.as_ref().and_then(|p| std::fs::read(p).ok()) {
         return Ok(bin);
     }
@@ -274,6 +279,46 @@ mod tests {
         let e = validate_arch("--evil").unwrap_err();
         assert!(e.message().contains("compute_90"), "{e}");
         assert!(validate_arch("compute_").is_err());
+    }
+
+    /// The disk cache, with NVRTC only (CI has it; elsewhere this skips).
+    #[test]
+    fn cubins_are_cached_on_disk_per_architecture() {
+        if !crate::availability().nvrtc {
+            eprintln!("skipped: NVRTC (libnvrtc.so.12) is not on the library path");
+            return;
+        }
+        let dir = std::env::temp_dir().join(format!("myelin-cubin-cache-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let family = crate::kernels::FAMILIES
+            .iter()
+            .find(|f| f.name == "gather")
+            .unwrap();
+        let first = cached_cubin_in(Some(dir.clone()), family, "sm_80").unwrap();
+        assert_eq!(&first[..4], b"\x7fELF");
+        let files: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        assert_eq!(files.len(), 1, "{files:?}");
+        let name = files[0].file_name().unwrap().to_string_lossy().into_owned();
+        assert!(
+            name.starts_with("gather-sm_80-") && name.ends_with(".cubin"),
+            "{name}"
+        );
+        // A second call reads the file rather than compiling: prove it by
+        // planting other bytes there.
+        std::fs::write(&files[0], b"planted").unwrap();
+        assert_eq!(
+            cached_cubin_in(Some(dir.clone()), family, "sm_80").unwrap(),
+            b"planted"
+        );
+        // Another architecture is another entry; no cache dir still compiles.
+        cached_cubin_in(Some(dir.clone()), family, "sm_90").unwrap();
+        assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 2);
+        assert_eq!(&cached_cubin_in(None, family, "sm_90").unwrap()[..4], b"\x7fELF");
+        assert!(cached_cubin_in(None, family, "compute_90").is_err());
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

@@ -28,6 +28,15 @@ fn cuda_libraries(env: Env) -> Term {
     })
 }
 
+/// How many GPUs the driver reports: initializes the driver, creates no
+/// context (cheap enough to ask at startup).
+#[rustler::nif(schedule = "DirtyIo")]
+fn cuda_device_count(env: Env) -> Term {
+    run(env, "cuda_device_count", || {
+        Ok(myelin_cuda::device_count()?.encode(env))
+    })
+}
+
 /// Every GPU, as maps of ordinal, name, compute capability and memory; an
 /// error saying what is missing when CUDA is not available.
 #[rustler::nif(schedule = "DirtyIo")]
