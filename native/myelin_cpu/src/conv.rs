@@ -28,6 +28,7 @@ pub(crate) mod test_support;
 
 use crate::cast::as_type;
 use crate::float::Real;
+use crate::matmul::{matmul, Mat};
 use crate::parallel::num_threads;
 use im2col::Geometry;
 use myelin_core::shape::conv::{conv_shape, ConvSpec};
@@ -219,21 +220,21 @@ impl Plan {
         }
     }
 
-    /// How many threads to use, and the GEMM parallelism within each, for
+    /// How many threads to use, and the threads each GEMM may use, for
     /// GEMMs spanning `chunk` images.
-    fn threads(&self, chunk: usize) -> (usize, gemm::Parallelism) {
+    fn threads(&self, chunk: usize) -> (usize, usize) {
         let work = self.groups * self.og * self.ck * self.p;
         let threads = if work * self.batch < PARALLEL_WORK {
             1
         } else {
             num_threads().min(self.batch).max(1)
         };
-        let par = if threads == 1 && work * chunk.min(self.batch) >= PARALLEL_GEMM_WORK && num_threads() > 1 {
-            gemm::Parallelism::Rayon(num_threads())
+        let gemm_threads = if threads == 1 && work * chunk.min(self.batch) >= PARALLEL_GEMM_WORK {
+            num_threads()
         } else {
-            gemm::Parallelism::None
+            1
         };
-        (threads, par)
+        (threads, gemm_threads)
     }
 
     /// One image per GEMM, written straight into the output: unlike the
@@ -242,7 +243,7 @@ impl Plan {
     fn forward<T: Real>(&self, x: &[T], w: &[T]) -> Vec<T> {
         let (og, ck, p) = (self.og, self.ck, self.p);
         let mut out = vec![T::ZERO; self.batch * self.out_image];
-        let (threads, par) = self.threads(1);
+        let (threads, gemm_threads) = self.threads(1);
         for_each_image_run(&mut out, self.out_image, threads, |first, run| {
             let mut col_buf = Vec::new();
             for (i, dst) in run.chunks_mut(self.out_image).enumerate() {
@@ -250,7 +251,17 @@ impl Plan {
                 for g in 0..self.groups {
                     let kernel = Mat::rows(&w[g * og * ck..], ck);
                     let cols = Mat::rows(&col[g * ck * ld..], ld);
-                    gemm_into(og, p, ck, &mut dst[g * og * p..], false, kernel, cols, par);
+                    matmul(
+                        "conv",
+                        og,
+                        p,
+                        ck,
+                        &mut dst[g * og * p..],
+                        false,
+                        kernel,
+                        cols,
+                        gemm_threads,
+                    );
                 }
             }
         });
@@ -260,7 +271,7 @@ impl Plan {
     fn input_grad<T: Real>(&self, dy: &[T], w: &[T]) -> Vec<T> {
         let (og, ck, p) = (self.og, self.ck, self.p);
         let mut dx = vec![T::ZERO; self.batch * self.image];
-        let (threads, par) = self.threads(self.chunk);
+        let (threads, gemm_threads) = self.threads(self.chunk);
         for_each_image_run(&mut dx, self.image, threads, |first, run| {
             let (mut dcol, mut tmp) = (Vec::new(), Vec::new());
             for (c, dst) in run.chunks_mut(self.chunk * self.image).enumerate() {
@@ -278,7 +289,17 @@ impl Plan {
                 for g in 0..self.groups {
                     let kernel_t = Mat::cols(&w[g * og * ck..], ck);
                     let grads = self.gather(dys, nb, g, &mut tmp);
-                    gemm_into(ck, n, og, &mut target[g * ck * n..], false, kernel_t, grads, par);
+                    matmul(
+                        "conv",
+                        ck,
+                        n,
+                        og,
+                        &mut target[g * ck * n..],
+                        false,
+                        kernel_t,
+                        grads,
+                        gemm_threads,
+                    );
                 }
                 if !self.geometry.pointwise {
                     for (b, image) in dst.chunks_mut(self.image).enumerate() {
@@ -292,7 +313,7 @@ impl Plan {
 
     fn kernel_grad<T: Real>(&self, x: &[T], dy: &[T]) -> Vec<T> {
         let (og, ck, p) = (self.og, self.ck, self.p);
-        let (threads, par) = self.threads(self.chunk);
+        let (threads, gemm_threads) = self.threads(self.chunk);
         // Each thread sums its images into its own buffer; the buffers are
         // added at the end (they are small: one kernel each).
         let partial = |first: usize, count: usize| -> Vec<T> {
@@ -306,7 +327,8 @@ impl Plan {
                 for g in 0..self.groups {
                     let grads = self.gather(dys, nb, g, &mut tmp);
                     let cols_t = Mat::cols(&col[g * ck * ld..], ld);
-                    gemm_into(
+                    matmul(
+                        "conv",
                         og,
                         ck,
                         n,
@@ -314,7 +336,7 @@ impl Plan {
                         start > first,
                         grads,
                         cols_t,
-                        par,
+                        gemm_threads,
                     );
                 }
             }
@@ -409,98 +431,6 @@ pub(crate) fn for_each_image_run<T: Send>(
         // The calling thread takes the first run instead of idling.
         f(*first, std::mem::take(&mut head));
     });
-}
-
-/// A read-only matrix inside a slice, with row and column strides.
-#[derive(Clone, Copy)]
-struct Mat<'a, T> {
-    data: &'a [T],
-    rs: usize,
-    cs: usize,
-}
-
-impl<'a, T> Mat<'a, T> {
-    /// Row-major rows of `width` elements.
-    fn rows(data: &'a [T], width: usize) -> Self {
-        Mat {
-            data,
-            rs: width,
-            cs: 1,
-        }
-    }
-
-    /// The transpose of row-major rows of `width` elements.
-    fn cols(data: &'a [T], width: usize) -> Self {
-        Mat {
-            data,
-            rs: 1,
-            cs: width,
-        }
-    }
-
-    /// Panics unless every element of an `r × c` matrix lies in the slice
-    /// (keeps the unsafe GEMM call sound; cheap next to the product).
-    fn check(&self, r: usize, c: usize) {
-        if r > 0 && c > 0 {
-            assert!(
-                (r - 1) * self.rs + (c - 1) * self.cs < self.data.len(),
-                "conv: matrix out of bounds"
-            );
-        }
-    }
-}
-
-/// `dst[m×n] (row-major) = lhs[m×k] × rhs[k×n]`, or `+=` when `accumulate`.
-#[allow(clippy::too_many_arguments)]
-fn gemm_into<T: Real>(
-    m: usize,
-    n: usize,
-    k: usize,
-    dst: &mut [T],
-    accumulate: bool,
-    lhs: Mat<T>,
-    rhs: Mat<T>,
-    par: gemm::Parallelism,
-) {
-    if m == 0 || n == 0 {
-        return;
-    }
-    assert!(m * n <= dst.len(), "conv: destination out of bounds");
-    if k == 0 {
-        if !accumulate {
-            dst[..m * n].fill(T::ZERO);
-        }
-        return;
-    }
-    lhs.check(m, k);
-    rhs.check(k, n);
-    // SAFETY: the asserts above keep every address gemm touches (m×n in
-    // `dst` with row stride n, m×k and k×n through the operands' strides)
-    // inside the slices, and `dst` does not alias the operands (&mut).
-    // T is f32 or f64 (the only `Real` types), both supported by gemm.
-    unsafe {
-        gemm::gemm(
-            m,
-            n,
-            k,
-            dst.as_mut_ptr(),
-            1,
-            n as isize,
-            accumulate,
-            lhs.data.as_ptr(),
-            lhs.cs as isize,
-            lhs.rs as isize,
-            rhs.data.as_ptr(),
-            rhs.cs as isize,
-            rhs.rs as isize,
-            T::ONE,
-            T::ONE,
-            false,
-            false,
-            false,
-            par,
-        )
-    }
 }
 
 #[cfg(test)]

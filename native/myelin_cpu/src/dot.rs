@@ -4,11 +4,12 @@
 //! Operands are first converted to the merged type. An operand already laid
 //! out as `[batch, free, contract]` or `[batch, contract, free]` is used in
 //! place through strides; any other layout is copied once. f32 and f64 run
-//! on the `gemm` crate (see bench/GEMM_CHOICE.md); f16 and bf16 convert to
-//! f32 and back; integers use a row-blocked loop with wrapping arithmetic.
+//! on [`crate::matmul`]; f16 and bf16 convert to f32 and back; integers use
+//! a row-blocked loop with wrapping arithmetic.
 
 use crate::cast::as_type;
 use crate::integer::IntElement;
+use crate::matmul::{matmul, Mat, Scalar};
 use crate::parallel::{for_each_chunk_mut, num_threads, ELEMENTWISE_GRAIN};
 use crate::permute::permute;
 use crate::row_gemm;
@@ -99,12 +100,7 @@ fn operand<'a, T: Element>(
     })
 }
 
-/// The element types `gemm` multiplies.
-trait GemmFloat: Element + num_traits::Float {}
-impl GemmFloat for f32 {}
-impl GemmFloat for f64 {}
-
-fn float_dot<T: GemmFloat>(a: &Tensor, b: &Tensor, p: &DotPlan) -> Result<Tensor> {
+fn float_dot<T: Scalar + Element>(a: &Tensor, b: &Tensor, p: &DotPlan) -> Result<Tensor> {
     let (m, n, k) = (p.m, p.n, p.k);
     let mut out = vec![T::ZERO; p.out.size()];
     if m == 0 || n == 0 || k == 0 || p.batch == 0 {
@@ -113,47 +109,33 @@ fn float_dot<T: GemmFloat>(a: &Tensor, b: &Tensor, p: &DotPlan) -> Result<Tensor
     let lhs = operand::<T>(a, &p.batch_a, &p.free_a, &p.contract_a)?;
     let rhs = operand::<T>(b, &p.batch_b, &p.contract_b, &p.free_b)?;
     let work = m * n * k;
-    let product = |bi: usize, dst: &mut [T], par: gemm::Parallelism| {
+    let product = |bi: usize, dst: &mut [T], threads: usize| {
         let (l, r) = (&lhs.data[bi * lhs.stride..], &rhs.data[bi * rhs.stride..]);
         if m <= row_gemm::MAX_ROWS && rhs.cs == 1 {
             return row_gemm::rows_times_matrix(m, n, k, l, (lhs.rs, lhs.cs), r, dst);
         }
-        // SAFETY: `dst` holds m*n elements written with row stride n; `l`
-        // and `r` start at this batch's matrix, and every element the
-        // strides address lies within it (shapes validated by `dot_rule`,
-        // strides derived from those shapes in `operand`).
-        unsafe {
-            gemm::gemm(
-                m,
-                n,
-                k,
-                dst.as_mut_ptr(),
-                1,
-                n as isize,
-                false,
-                l.as_ptr(),
-                lhs.cs as isize,
-                lhs.rs as isize,
-                r.as_ptr(),
-                rhs.cs as isize,
-                rhs.rs as isize,
-                T::ZERO,
-                T::ONE,
-                false,
-                false,
-                false,
-                par,
-            )
-        }
+        let (l, r) = (
+            Mat {
+                data: l,
+                rs: lhs.rs,
+                cs: lhs.cs,
+            },
+            Mat {
+                data: r,
+                rs: rhs.rs,
+                cs: rhs.cs,
+            },
+        );
+        matmul("dot", m, n, k, dst, false, l, r, threads);
     };
     if work >= PARALLEL_GEMM_WORK || p.batch == 1 {
-        let par = if work >= PARALLEL_GEMM_WORK && num_threads() > 1 {
-            gemm::Parallelism::Rayon(num_threads())
+        let threads = if work >= PARALLEL_GEMM_WORK {
+            num_threads()
         } else {
-            gemm::Parallelism::None
+            1
         };
         for (bi, dst) in out.chunks_mut(m * n).enumerate() {
-            product(bi, dst, par);
+            product(bi, dst, threads);
         }
     } else {
         // Many small products: share whole matrices out across cores.
@@ -161,7 +143,7 @@ fn float_dot<T: GemmFloat>(a: &Tensor, b: &Tensor, p: &DotPlan) -> Result<Tensor
         let grain = (ELEMENTWISE_GRAIN / k).max(1).div_ceil(per) * per;
         for_each_chunk_mut(&mut out, grain, |start, chunk| {
             for (j, dst) in chunk.chunks_mut(per).enumerate() {
-                product(start / per + j, dst, gemm::Parallelism::None);
+                product(start / per + j, dst, 1);
             }
         });
     }

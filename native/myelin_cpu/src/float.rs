@@ -16,7 +16,14 @@ use myelin_core::Element;
 /// and libm's f32 versions are off by an ulp or more in places). The hot
 /// transcendental functions (exp, log, tanh, sigmoid) use [`fast_math`].
 pub trait Real:
-    num_traits::Float + num_traits::FloatConst + Element + std::ops::AddAssign + std::ops::MulAssign + Sync + Send
+    num_traits::Float
+    + num_traits::FloatConst
+    + Element
+    + std::ops::AddAssign
+    + std::ops::MulAssign
+    + Sync
+    + Send
+    + crate::matmul::Scalar
 {
     /// The error function.
     fn erf(self) -> Self;

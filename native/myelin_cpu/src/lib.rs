@@ -18,6 +18,7 @@ pub mod indexing;
 pub mod integer;
 pub mod layout;
 pub mod linalg;
+mod matmul;
 pub mod parallel;
 pub mod permute;
 pub mod pool;

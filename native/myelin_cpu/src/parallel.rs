@@ -1,13 +1,21 @@
 //! Splitting work across cores on one persistent worker pool.
 //!
-//! Every parallel kernel, and the GEMM crate, runs its pieces on rayon's
-//! global pool, sized once to [`num_threads`]. Workers live as long as the
-//! library, so a parallel op costs a task hand-off, not a thread spawn per
-//! chunk. The calling thread (a BEAM dirty scheduler) computes one piece
-//! itself while the workers take the others, so an op waits for at most one
-//! worker to wake. Waking a sleeping worker still costs tens of
-//! microseconds on a virtual machine, which is why small ops stay on the
-//! calling thread and the grain is large.
+//! Every parallel kernel runs its pieces on rayon's global pool. Workers
+//! live as long as the library, so a parallel op costs a task hand-off, not
+//! a thread spawn per chunk. The calling thread (a BEAM dirty scheduler)
+//! computes one piece itself while the workers take the others, so an op
+//! cut in [`num_threads`] pieces needs only `num_threads - 1` workers, and
+//! that is the pool's size: with one worker per core plus the caller, the
+//! cores are oversubscribed, and on the 2-core VM a woken worker often
+//! waited a whole scheduler tick (1.4 ms, measured on a 512³ product) for a
+//! core held by the caller and an idle-spinning worker. Waking a sleeping
+//! worker still costs tens of microseconds on a virtual machine, which is
+//! why small ops stay on the calling thread and the grain is large.
+//!
+//! Nothing may block the caller while only the pool works (rayon's
+//! `install` or parallel iterators called from outside the pool): with one
+//! worker fewer than cores, that leaves a core idle. The `gemm` crate's own
+//! parallelism is such a call, so `matmul` splits products itself.
 
 use std::sync::OnceLock;
 
@@ -18,9 +26,9 @@ use std::sync::OnceLock;
 /// an op is split only from 2 × 128 Ki elements.
 pub const ELEMENTWISE_GRAIN: usize = 1 << 17;
 
-/// The number of worker threads ops may use: `MYELIN_NUM_THREADS` if set,
-/// otherwise the number of available cores. The first call sizes the worker
-/// pool.
+/// The number of threads ops may use, the caller's included:
+/// `MYELIN_NUM_THREADS` if set, otherwise the number of available cores.
+/// The first call sizes the worker pool (one fewer, at least one).
 pub fn num_threads() -> usize {
     static THREADS: OnceLock<usize> = OnceLock::new();
     *THREADS.get_or_init(|| {
@@ -32,7 +40,7 @@ pub fn num_threads() -> usize {
         // Fails only when the pool already exists (someone used rayon
         // first); it then keeps its own size, which is still correct.
         let _ = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
+            .num_threads(threads.saturating_sub(1).max(1))
             .thread_name(|i| format!("myelin-worker-{i}"))
             .build_global();
         threads

@@ -1,0 +1,178 @@
+//! Dense matrix products, `C = A·B` or `C += A·B`, for `dot` and `conv`:
+//! the one place that calls the GEMM kernel (the `gemm` crate, see
+//! bench/GEMM_CHOICE.md) and decides how a product is shared across cores.
+//!
+//! A product on several threads is cut here into blocks of whole output
+//! rows (or columns), one per thread, each a single-threaded `gemm` call;
+//! the calling thread computes the first block itself. The crate's own
+//! rayon parallelism is never used: it makes the caller sleep while the
+//! pool works, which needs as many workers as cores, and on this 2-core VM
+//! a woken worker then often waited a whole scheduler tick (1.4 ms,
+//! measured) for a core, doubling a 512³ product's time.
+
+use crate::parallel::map_tasks;
+use std::ops::Range;
+
+/// A read-only matrix inside a slice, with row and column strides
+/// (elements).
+#[derive(Clone, Copy)]
+pub(crate) struct Mat<'a, T> {
+    pub data: &'a [T],
+    pub rs: usize,
+    pub cs: usize,
+}
+
+impl<'a, T> Mat<'a, T> {
+    /// Row-major rows of `width` elements.
+    pub fn rows(data: &'a [T], width: usize) -> Self {
+        Mat {
+            data,
+            rs: width,
+            cs: 1,
+        }
+    }
+
+    /// The transpose of row-major rows of `width` elements.
+    pub fn cols(data: &'a [T], width: usize) -> Self {
+        Mat {
+            data,
+            rs: 1,
+            cs: width,
+        }
+    }
+
+    /// Panics unless every element of an `r × c` matrix lies in the slice
+    /// (keeps the unsafe GEMM calls sound; cheap next to the product). A
+    /// panic is a caller bug, turned into an Elixir exception by the NIF
+    /// guard.
+    fn check(&self, op: &str, r: usize, c: usize) {
+        if r > 0 && c > 0 {
+            assert!(
+                (r - 1) * self.rs + (c - 1) * self.cs < self.data.len(),
+                "{op}: matrix out of bounds"
+            );
+        }
+    }
+}
+
+/// The element types with a matrix product: f32 and f64 (a supertrait of
+/// [`crate::float::Real`]).
+pub trait Scalar: 'static + num_traits::Float + Send + Sync {}
+impl Scalar for f32 {}
+impl Scalar for f64 {}
+
+/// Pointers into the operands and the output, shared by the threads of
+/// one product.
+#[derive(Clone, Copy)]
+struct Pointers<T> {
+    lhs: *const T,
+    rhs: *const T,
+    dst: *mut T,
+}
+
+// SAFETY: made only in `matmul` from borrowed slices that outlive the
+// tasks; the tasks read the operands and write disjoint blocks of `dst`.
+unsafe impl<T: Sync> Send for Pointers<T> {}
+unsafe impl<T: Sync> Sync for Pointers<T> {}
+
+impl<T> Pointers<T> {
+    /// The three pointers advanced by the given offsets. A method, so a
+    /// closure captures the whole `Pointers` rather than its raw fields.
+    ///
+    /// # Safety
+    /// The offsets must stay inside the allocations.
+    unsafe fn offset(self, lhs: usize, rhs: usize, dst: usize) -> (*const T, *const T, *mut T) {
+        (self.lhs.add(lhs), self.rhs.add(rhs), self.dst.add(dst))
+    }
+}
+
+/// Cuts an `m × n` output into up to `threads` blocks of whole rows (or of
+/// whole columns when it is wider than tall), each a multiple of 32 long
+/// so the kernel's register tiles stay full.
+fn split(m: usize, n: usize, threads: usize) -> Vec<(Range<usize>, Range<usize>)> {
+    const UNIT: usize = 32;
+    let by_rows = m >= n;
+    let len = if by_rows { m } else { n };
+    let parts = threads.min(len.div_ceil(UNIT)).max(1);
+    let per = len.div_ceil(parts).div_ceil(UNIT) * UNIT;
+    (0..len)
+        .step_by(per)
+        .map(|s| s..(s + per).min(len))
+        .map(|r| if by_rows { (r, 0..n) } else { (0..m, r) })
+        .collect()
+}
+
+/// `dst[m×n]` (row-major, row stride `n`) `= lhs[m×k] · rhs[k×n]`, or `+=`
+/// when `accumulate`, on up to `threads` threads. `op` names the caller in
+/// the (internal) error raised when an operand is smaller than its shape.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn matmul<T: Scalar>(
+    op: &str,
+    m: usize,
+    n: usize,
+    k: usize,
+    dst: &mut [T],
+    accumulate: bool,
+    lhs: Mat<T>,
+    rhs: Mat<T>,
+    threads: usize,
+) {
+    if m == 0 || n == 0 {
+        return;
+    }
+    assert!(m * n <= dst.len(), "{op}: destination out of bounds");
+    if k == 0 {
+        if !accumulate {
+            dst[..m * n].fill(T::zero());
+        }
+        return;
+    }
+    lhs.check(op, m, k);
+    rhs.check(op, k, n);
+    let at = Pointers {
+        lhs: lhs.data.as_ptr(),
+        rhs: rhs.data.as_ptr(),
+        dst: dst.as_mut_ptr(),
+    };
+    let parts = split(m, n, threads);
+    map_tasks(parts.len(), |t| {
+        let (rows, cols) = parts[t].clone();
+        // SAFETY: the checks above keep every address of the m×n output
+        // (row stride n) and of the m×k and k×n operands (through their
+        // strides) inside the slices; each task's block is a sub-block of
+        // those, the blocks are disjoint, and `dst` does not alias the
+        // operands (it is borrowed mutably).
+        unsafe {
+            let (l, r, d) = at.offset(
+                rows.start * lhs.rs,
+                cols.start * rhs.cs,
+                rows.start * n + cols.start,
+            );
+            gemm::gemm(
+                rows.len(),
+                cols.len(),
+                k,
+                d,
+                1,
+                n as isize,
+                accumulate,
+                l,
+                lhs.cs as isize,
+                lhs.rs as isize,
+                r,
+                rhs.cs as isize,
+                rhs.rs as isize,
+                T::one(),
+                T::one(),
+                false,
+                false,
+                false,
+                gemm::Parallelism::None,
+            )
+        }
+    });
+}
+
+#[cfg(test)]
+#[path = "matmul_tests.rs"]
+mod tests;
