@@ -29,6 +29,7 @@ pub mod reducers;
 pub mod reshape_ops;
 mod row_gemm;
 pub mod select;
+pub mod simd;
 pub mod softmax;
 pub mod sort;
 pub mod unary;

@@ -3,6 +3,7 @@
 //! parameter over the parameter, its gradient and its state slots.
 
 use myelin_core::{DType, Error, Result, Tensor};
+use myelin_cpu::simd::vectorized;
 use num_traits::Float;
 
 /// The update rule and its hyperparameters.
@@ -154,8 +155,16 @@ impl Optimizer {
                 wd: self.weight_decay,
             };
             match p.dtype() {
-                DType::F32 => update_one::<f32>(&self.kind, &h, p, g, s)?,
-                DType::F64 => update_one::<f64>(&self.kind, &h, p, g, s)?,
+                // The update loops vectorized for this CPU (AVX-512 makes
+                // Adam's sqrt and division 4x wider than baseline SSE2).
+                DType::F32 => vectorized(
+                    #[inline(always)]
+                    || update_one::<f32>(&self.kind, &h, p, g, s),
+                )?,
+                DType::F64 => vectorized(
+                    #[inline(always)]
+                    || update_one::<f64>(&self.kind, &h, p, g, s),
+                )?,
                 dt => {
                     return Err(Error::arg(
                         "optimizer",
@@ -219,6 +228,9 @@ struct Hyper {
     wd: f64,
 }
 
+/// One parameter's update. Always inlined, so that it is compiled inside
+/// [`vectorized`]'s AVX-512 and AVX2 copies.
+#[inline(always)]
 fn update_one<T: Float + myelin_core::Element>(
     kind: &OptimizerKind,
     h: &Hyper,
@@ -269,7 +281,7 @@ fn update_one<T: Float + myelin_core::Element>(
             let (b1, b2, eps) = (c(b1), c(b2), c(eps));
             let (m, rest) = slots.split_at_mut(1);
             let (m, v) = (m[0].as_mut_slice::<T>()?, rest[0].as_mut_slice::<T>()?);
-            for (((pi, &gi), mi), vi) in p.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut()) {
+            let step = |pi: &mut T, gi: T, mi: &mut T, vi: &mut T| {
                 if decoupled {
                     *pi = *pi * (T::one() - lr * wd);
                 }
@@ -278,6 +290,21 @@ fn update_one<T: Float + myelin_core::Element>(
                 *vi = flush(b2 * *vi + (T::one() - b2) * gi * gi);
                 let denom = (*vi / bc2).sqrt() + eps;
                 *pi = *pi - lr * (*mi / bc1) / denom;
+            };
+            // The common case (no value clipping, no decay) as its own
+            // loop: with the branches gone it vectorizes.
+            let plain = h.clip_value.is_none() && wd == T::zero() && h.scale == 1.0;
+            let elements = p.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut());
+            if plain {
+                for (((pi, &gi), mi), vi) in elements {
+                    *mi = flush(b1 * *mi + (T::one() - b1) * gi);
+                    *vi = flush(b2 * *vi + (T::one() - b2) * gi * gi);
+                    *pi = *pi - lr * (*mi / bc1) / ((*vi / bc2).sqrt() + eps);
+                }
+            } else {
+                for (((pi, &gi), mi), vi) in elements {
+                    step(pi, gi, mi, vi);
+                }
             }
         }
         OptimizerKind::RmsProp {
