@@ -223,42 +223,10 @@ fn run_block_best<C: Real>(
     start: usize,
     out: &mut [C],
 ) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        if std::is_x86_feature_detected!("avx512f") {
-            // SAFETY: the CPU supports the features the copy was compiled for.
-            return unsafe { run_block_avx512(instrs, data, s, start, out) };
-        }
-        if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
-            // SAFETY: as above.
-            return unsafe { run_block_avx2(instrs, data, s, start, out) };
-        }
-    }
-    run_block(instrs, data, s, start, out)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f,avx2,fma")]
-unsafe fn run_block_avx512<C: Real>(
-    instrs: &[Instr],
-    data: &[OperandData<C>],
-    s: &mut Scratch<C>,
-    start: usize,
-    out: &mut [C],
-) {
-    run_block(instrs, data, s, start, out)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn run_block_avx2<C: Real>(
-    instrs: &[Instr],
-    data: &[OperandData<C>],
-    s: &mut Scratch<C>,
-    start: usize,
-    out: &mut [C],
-) {
-    run_block(instrs, data, s, start, out)
+    crate::simd::vectorized(
+        #[inline(always)]
+        || run_block(instrs, data, s, start, out),
+    )
 }
 
 /// Runs the program for output positions `start..start + out.len()` (at
@@ -465,22 +433,15 @@ mod tests {
         // thread's does.
         let (start, len) = (1000, 700);
         let want = &expected[start..start + len];
-        let mut out = vec![0.0f32; len];
         let mut scratch = Scratch::new(prog.instrs.len(), &data, len);
-        run_block(&prog.instrs, &data, &mut scratch, start, &mut out);
-        assert_eq!(&out[..], want, "portable copy");
-        #[cfg(target_arch = "x86_64")]
-        {
-            if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
-                out.fill(0.0);
-                unsafe { run_block_avx2(&prog.instrs, &data, &mut scratch, start, &mut out) };
-                assert_eq!(&out[..], want, "AVX2 copy");
-            }
-            if std::is_x86_feature_detected!("avx512f") {
-                out.fill(0.0);
-                unsafe { run_block_avx512(&prog.instrs, &data, &mut scratch, start, &mut out) };
-                assert_eq!(&out[..], want, "AVX-512 copy");
-            }
+        for isa in crate::simd::Isa::available() {
+            let mut out = vec![0.0f32; len];
+            crate::simd::run_on(
+                isa,
+                #[inline(always)]
+                || run_block(&prog.instrs, &data, &mut scratch, start, &mut out),
+            );
+            assert_eq!(&out[..], want, "{isa:?} copy");
         }
     }
 

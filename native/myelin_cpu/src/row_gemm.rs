@@ -32,38 +32,19 @@ pub(crate) fn rows_times_matrix<T: Float>(
     rhs: &[T],
     out: &mut [T],
 ) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        if std::is_x86_feature_detected!("avx512f") {
-            // SAFETY: the CPU supports the features the copy is compiled for.
-            return unsafe { avx512(m, n, k, lhs, (lrs, lcs), rhs, out) };
-        }
-        if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
-            // SAFETY: as above.
-            return unsafe { avx2(m, n, k, lhs, (lrs, lcs), rhs, out) };
-        }
-    }
-    portable(m, n, k, lhs, (lrs, lcs), rhs, out)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f,avx2,fma")]
-unsafe fn avx512<T: Float>(m: usize, n: usize, k: usize, l: &[T], ls: (usize, usize), r: &[T], o: &mut [T]) {
-    portable(m, n, k, l, ls, r, o)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn avx2<T: Float>(m: usize, n: usize, k: usize, l: &[T], ls: (usize, usize), r: &[T], o: &mut [T]) {
-    portable(m, n, k, l, ls, r, o)
+    crate::simd::vectorized(
+        #[inline(always)]
+        || portable(m, n, k, lhs, (lrs, lcs), rhs, out),
+    )
 }
 
 /// Output columns accumulated in registers at once: 8 AVX-512 vectors of
 /// f32 (16 of f64), within the 32 vector registers.
 const COLUMN_BLOCK: usize = 128;
 
-/// The loop itself, inlined into each feature-specific copy above so the
-/// compiler vectorizes it for that instruction set. The right operand is
+/// The loop itself, inlined into each of [`crate::simd::vectorized`]'s
+/// feature-specific copies so the compiler vectorizes it for that
+/// instruction set. The right operand is
 /// the big one (for 784×128, 401 KB: it lives in L2, not L1), so it is
 /// streamed once. Each block of [`COLUMN_BLOCK`] output columns stays in
 /// registers for the whole sum over `k`: no output loads or stores per
@@ -136,32 +117,24 @@ mod tests {
         let lhs: Vec<f32> = (0..m * k).map(|i| (i % 9) as f32 * 0.5 - 2.0).collect();
         let rhs: Vec<f32> = (0..k * n).map(|i| (i % 13) as f32 * 0.25 - 1.5).collect();
         let want = reference(m, n, k, &lhs, &rhs);
-        type Kernel = fn(usize, usize, usize, &[f32], (usize, usize), &[f32], &mut [f32]);
-        let mut copies: Vec<(&str, Kernel)> = vec![
-            ("portable", portable::<f32>),
-            ("dispatch", rows_times_matrix::<f32>),
-        ];
-        #[cfg(target_arch = "x86_64")]
-        {
-            if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
-                // SAFETY: the features were just detected.
-                copies.push(("avx2", |m, n, k, l, ls, r, o| unsafe {
-                    avx2(m, n, k, l, ls, r, o)
-                }));
-            }
-            if std::is_x86_feature_detected!("avx512f") {
-                // SAFETY: as above.
-                copies.push(("avx512", |m, n, k, l, ls, r, o| unsafe {
-                    avx512(m, n, k, l, ls, r, o)
-                }));
+        for isa in crate::simd::Isa::available() {
+            let mut out = vec![f32::NAN; m * n];
+            crate::simd::run_on(
+                isa,
+                #[inline(always)]
+                || portable(m, n, k, &lhs, (k, 1), &rhs, &mut out),
+            );
+            for (j, (&got, &w)) in out.iter().zip(&want).enumerate() {
+                assert!((got as f64 - w).abs() < 1e-3, "{isa:?}, output {j}: {got} vs {w}");
             }
         }
-        for (name, kernel) in copies {
-            let mut out = vec![f32::NAN; m * n];
-            kernel(m, n, k, &lhs, (k, 1), &rhs, &mut out);
-            for (j, (&got, &w)) in out.iter().zip(&want).enumerate() {
-                assert!((got as f64 - w).abs() < 1e-3, "{name}, output {j}: {got} vs {w}");
-            }
+        let mut out = vec![f32::NAN; m * n];
+        rows_times_matrix(m, n, k, &lhs, (k, 1), &rhs, &mut out);
+        for (j, (&got, &w)) in out.iter().zip(&want).enumerate() {
+            assert!(
+                (got as f64 - w).abs() < 1e-3,
+                "dispatch, output {j}: {got} vs {w}"
+            );
         }
     }
 }

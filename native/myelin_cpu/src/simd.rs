@@ -1,17 +1,48 @@
 //! Running a loop compiled for the widest vector unit the CPU has.
 //!
-//! The library is built for baseline x86-64 (SSE2), so it runs anywhere;
-//! hot elementwise loops outside `myelin_cpu` (the optimizer updates, for
-//! instance) get AVX-512 or AVX2 code through [`vectorized`]: the same
-//! Rust, inlined into a function compiled with those features and picked
-//! at run time. Without fast-math, LLVM does not fuse or reorder float
-//! operations, so every variant computes bit-identical results; only the
-//! vector width differs.
+//! The library is built for baseline x86-64 (SSE2), so it runs anywhere.
+//! Hot loops (fused elementwise blocks, the batch-1 product, the optimizer
+//! updates) get AVX-512 or AVX2 code through [`vectorized`]: the same Rust,
+//! inlined into a function compiled with those features and picked at run
+//! time. Without fast-math, LLVM does not fuse or reorder float operations,
+//! so every copy computes bit-identical results; only the vector width
+//! differs. (`fast_math` keeps its own copies: it uses FMA when present,
+//! which changes the bits by design.)
+
+/// The instruction sets a loop can be compiled for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Isa {
+    /// AVX-512F (with AVX2 and FMA).
+    Avx512,
+    /// AVX2 and FMA.
+    Avx2,
+    /// The build's baseline (SSE2 on x86-64, NEON on aarch64).
+    Baseline,
+}
+
+impl Isa {
+    /// The instruction sets this CPU runs, widest first; the baseline is
+    /// always last.
+    pub fn available() -> Vec<Isa> {
+        let mut isas = Vec::new();
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::is_x86_feature_detected!("avx512f") {
+                isas.push(Isa::Avx512);
+            }
+            if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
+                isas.push(Isa::Avx2);
+            }
+        }
+        isas.push(Isa::Baseline);
+        isas
+    }
+}
 
 /// Calls `f` inside a function compiled for AVX-512 (or AVX2 + FMA) when
-/// the CPU has it, so that the loops `f` contains, once inlined, are
-/// vectorized for it. Put the loop in an `#[inline(always)]` function and
-/// call it from a small closure, so the closure inlines too.
+/// the CPU has it, so that the loops `f` contains are vectorized for it.
+/// Mark the closure `#[inline(always)]` (and the functions it calls), or
+/// the compiler may keep it out of line, compiled for the baseline.
 #[inline(always)]
 pub fn vectorized<R>(f: impl FnOnce() -> R) -> R {
     #[cfg(target_arch = "x86_64")]
@@ -25,6 +56,27 @@ pub fn vectorized<R>(f: impl FnOnce() -> R) -> R {
             return unsafe { avx2(f) };
         }
     }
+    f()
+}
+
+/// Calls `f` compiled for `isa`, which must be one of
+/// [`Isa::available`] (tests use this to check every copy a machine can
+/// run, not only the one [`vectorized`] picks). An unavailable `isa` runs
+/// the baseline copy.
+#[inline(always)]
+pub fn run_on<R>(isa: Isa, f: impl FnOnce() -> R) -> R {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if isa == Isa::Avx512 && std::is_x86_feature_detected!("avx512f") {
+            // SAFETY: the CPU supports the features the copy is compiled for.
+            return unsafe { avx512(f) };
+        }
+        if isa == Isa::Avx2 && std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
+            // SAFETY: as above.
+            return unsafe { avx2(f) };
+        }
+    }
+    let _ = isa;
     f()
 }
 
@@ -42,11 +94,26 @@ unsafe fn avx2<R>(f: impl FnOnce() -> R) -> R {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
     #[test]
-    fn runs_the_closure_and_returns_its_value() {
-        let xs: Vec<f32> = (0..100).map(|i| i as f32).collect();
-        let total = super::vectorized(|| xs.iter().map(|x| x.sqrt()).sum::<f32>());
-        let plain: f32 = xs.iter().map(|x| x.sqrt()).sum();
-        assert_eq!(total, plain);
+    fn every_copy_runs_the_closure_and_returns_its_value() {
+        let xs: Vec<f32> = (0..100).map(|i| i as f32 * 0.37).collect();
+        let plain: Vec<f32> = xs.iter().map(|x| x.sqrt() / (x + 1.0)).collect();
+        let isas = Isa::available();
+        assert_eq!(isas.last(), Some(&Isa::Baseline));
+        for isa in isas {
+            let got: Vec<f32> = run_on(
+                isa,
+                #[inline(always)]
+                || xs.iter().map(|x| x.sqrt() / (x + 1.0)).collect(),
+            );
+            assert_eq!(got, plain, "{isa:?}");
+        }
+        let best: Vec<f32> = vectorized(
+            #[inline(always)]
+            || xs.iter().map(|x| x.sqrt() / (x + 1.0)).collect(),
+        );
+        assert_eq!(best, plain);
     }
 }
