@@ -47,8 +47,11 @@ impl<'a, T> Mat<'a, T> {
     /// guard.
     fn check(&self, op: &str, r: usize, c: usize) {
         if r > 0 && c > 0 {
+            let last = (r - 1)
+                .checked_mul(self.rs)
+                .and_then(|a| (c - 1).checked_mul(self.cs).and_then(|b| a.checked_add(b)));
             assert!(
-                (r - 1) * self.rs + (c - 1) * self.cs < self.data.len(),
+                last.is_some_and(|last| last < self.data.len()),
                 "{op}: matrix out of bounds"
             );
         }
@@ -72,8 +75,8 @@ struct Pointers<T> {
 
 // SAFETY: made only in `matmul` from borrowed slices that outlive the
 // tasks; the tasks read the operands and write disjoint blocks of `dst`.
-unsafe impl<T: Sync> Send for Pointers<T> {}
-unsafe impl<T: Sync> Sync for Pointers<T> {}
+unsafe impl<T: Send + Sync> Send for Pointers<T> {}
+unsafe impl<T: Send + Sync> Sync for Pointers<T> {}
 
 impl<T> Pointers<T> {
     /// The three pointers advanced by the given offsets. A method, so a
@@ -86,19 +89,46 @@ impl<T> Pointers<T> {
     }
 }
 
+/// The `gemm` crate picks its summation order (depth blocking, a
+/// dot-product kernel for tiny outputs, gemv for one row or column) from
+/// the shape it is given, and takes its small-output path when both sides
+/// are at most this. [`split`] only cuts products whose other side is
+/// longer, into blocks longer than this too (at least [`MIN_BLOCK`] less a
+/// partial unit), so every block takes the same path as the whole product
+/// and a product gives the same bits on any number of threads.
+const GEMM_SMALL_SIDE: usize = 64;
+
+/// The block length [`split`] aims for at least.
+const MIN_BLOCK: usize = 128;
+
 /// Cuts an `m × n` output into up to `threads` blocks of whole rows (or of
-/// whole columns when it is wider than tall), each a multiple of 32 long
-/// so the kernel's register tiles stay full.
+/// whole columns when it is wider than tall), as even as whole 32-long
+/// units allow; one block when the product is too small to split without
+/// changing its bits (see [`GEMM_SMALL_SIDE`]).
 fn split(m: usize, n: usize, threads: usize) -> Vec<(Range<usize>, Range<usize>)> {
     const UNIT: usize = 32;
     let by_rows = m >= n;
-    let len = if by_rows { m } else { n };
-    let parts = threads.min(len.div_ceil(UNIT)).max(1);
-    let per = len.div_ceil(parts).div_ceil(UNIT) * UNIT;
-    (0..len)
-        .step_by(per)
-        .map(|s| s..(s + per).min(len))
-        .map(|r| if by_rows { (r, 0..n) } else { (0..m, r) })
+    let (len, other) = if by_rows { (m, n) } else { (n, m) };
+    let parts = if other > GEMM_SMALL_SIDE {
+        threads.min(len / MIN_BLOCK).max(1)
+    } else {
+        1
+    };
+    let units = len.div_ceil(UNIT);
+    let mut start = 0;
+    (0..parts)
+        .map(|p| {
+            // The first `units % parts` blocks take one unit more.
+            let count = units / parts + usize::from(p < units % parts);
+            let end = (start + count * UNIT).min(len);
+            let range = start..end;
+            start = end;
+            if by_rows {
+                (range, 0..n)
+            } else {
+                (0..m, range)
+            }
+        })
         .collect()
 }
 
@@ -135,7 +165,7 @@ pub(crate) fn matmul<T: Scalar>(
         dst: dst.as_mut_ptr(),
     };
     let parts = split(m, n, threads);
-    map_tasks(parts.len(), |t| {
+    let block = |t: usize| {
         let (rows, cols) = parts[t].clone();
         // SAFETY: the checks above keep every address of the m×n output
         // (row stride n) and of the m×k and k×n operands (through their
@@ -170,7 +200,14 @@ pub(crate) fn matmul<T: Scalar>(
                 gemm::Parallelism::None,
             )
         }
-    });
+    };
+    if parts.len() == 1 {
+        // No pool hand-off for a product on one thread (many small batched
+        // products come through here).
+        block(0);
+    } else {
+        map_tasks(parts.len(), block);
+    }
 }
 
 #[cfg(test)]

@@ -177,11 +177,88 @@ fn an_operand_smaller_than_its_shape_panics_with_the_op_name() {
 }
 
 #[test]
-fn splits_cover_the_output_once() {
-    for &(m, n, t) in &[(512, 512, 2), (100, 3, 2), (3, 100, 4), (1, 1, 2), (64, 64, 8)] {
+fn splits_cover_the_output_once_in_blocks_longer_than_gemms_small_side() {
+    for &(m, n, t) in &[
+        (512, 512, 2),
+        (100, 3, 2),
+        (3, 100, 4),
+        (1, 1, 2),
+        (64, 64, 8),
+        (257, 70, 2),
+        (70, 1000, 3),
+    ] {
         let parts = split(m, n, t);
         assert!(parts.len() <= t.max(1));
         let cells: usize = parts.iter().map(|(r, c)| r.len() * c.len()).sum();
         assert_eq!(cells, m * n, "{m}x{n} on {t}");
+        if parts.len() > 1 {
+            for (r, c) in &parts {
+                assert!(
+                    r.len() > GEMM_SMALL_SIDE && c.len() > GEMM_SMALL_SIDE,
+                    "{m}x{n}: {r:?} {c:?}"
+                );
+            }
+        }
     }
+    assert_eq!(split(512, 512, 2).len(), 2);
+    assert_eq!(split(100, 3, 2).len(), 1, "the other side is gemm's small side");
+    assert_eq!(split(200, 100, 2).len(), 1, "a block would be under MIN_BLOCK");
+}
+
+#[test]
+fn products_give_the_same_bits_on_any_thread_count() {
+    // Deep enough for several of gemm's depth blocks; shapes that split
+    // and shapes that must not.
+    for &(m, n, k) in &[(300, 200, 1300), (100, 40, 5000), (260, 66, 700), (70, 300, 600)] {
+        let a = values(m * k, 7);
+        let b = values(k * n, 8);
+        let run = |threads| {
+            let mut c = vec![0.0f32; m * n];
+            matmul(
+                "test",
+                m,
+                n,
+                k,
+                &mut c,
+                false,
+                Mat::rows(&a, k),
+                Mat::rows(&b, n),
+                threads,
+            );
+            c
+        };
+        let one = run(1);
+        for threads in [2, 3] {
+            let many = run(threads);
+            assert!(
+                one.iter().zip(&many).all(|(x, y)| x.to_bits() == y.to_bits()),
+                "{m}x{n}x{k} on {threads} threads"
+            );
+        }
+    }
+}
+
+#[test]
+fn checks_catch_strides_that_overflow() {
+    let a = [1.0f32; 4];
+    let mut c = vec![0.0f32; 4];
+    let caught = std::panic::catch_unwind(move || {
+        matmul(
+            "dot",
+            2,
+            2,
+            2,
+            &mut c,
+            false,
+            Mat {
+                data: &a,
+                rs: usize::MAX / 2,
+                cs: 1,
+            },
+            Mat::rows(&a, 2),
+            1,
+        )
+    });
+    let message = caught.unwrap_err().downcast::<String>().unwrap();
+    assert_eq!(*message, "dot: matrix out of bounds");
 }

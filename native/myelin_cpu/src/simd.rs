@@ -27,10 +27,10 @@ impl Isa {
         let mut isas = Vec::new();
         #[cfg(target_arch = "x86_64")]
         {
-            if std::is_x86_feature_detected!("avx512f") {
+            if has_avx512() {
                 isas.push(Isa::Avx512);
             }
-            if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
+            if has_avx2() {
                 isas.push(Isa::Avx2);
             }
         }
@@ -47,11 +47,11 @@ impl Isa {
 pub fn vectorized<R>(f: impl FnOnce() -> R) -> R {
     #[cfg(target_arch = "x86_64")]
     {
-        if std::is_x86_feature_detected!("avx512f") {
+        if has_avx512() {
             // SAFETY: the CPU supports the features the copy is compiled for.
             return unsafe { avx512(f) };
         }
-        if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
+        if has_avx2() {
             // SAFETY: as above.
             return unsafe { avx2(f) };
         }
@@ -67,17 +67,30 @@ pub fn vectorized<R>(f: impl FnOnce() -> R) -> R {
 pub fn run_on<R>(isa: Isa, f: impl FnOnce() -> R) -> R {
     #[cfg(target_arch = "x86_64")]
     {
-        if isa == Isa::Avx512 && std::is_x86_feature_detected!("avx512f") {
+        if isa == Isa::Avx512 && has_avx512() {
             // SAFETY: the CPU supports the features the copy is compiled for.
             return unsafe { avx512(f) };
         }
-        if isa == Isa::Avx2 && std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
+        if isa == Isa::Avx2 && has_avx2() {
             // SAFETY: as above.
             return unsafe { avx2(f) };
         }
     }
     let _ = isa;
     f()
+}
+
+/// Every feature the AVX-512 copy is compiled with (a VM may mask some).
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn has_avx512() -> bool {
+    std::is_x86_feature_detected!("avx512f") && has_avx2()
+}
+
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn has_avx2() -> bool {
+    std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma")
 }
 
 #[cfg(target_arch = "x86_64")]
