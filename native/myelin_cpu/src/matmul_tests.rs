@@ -93,7 +93,7 @@ fn products_spanning_several_blocks() {
 
 #[test]
 fn wide_outputs_split_by_columns() {
-    check(3, 2100, 5);
+    check(70, 2100, 5);
 }
 
 #[test]
