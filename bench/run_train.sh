@@ -14,7 +14,7 @@
 # more when another process holds a core.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/setup
+if [ -n "${BENCH_DATA:-}" ]; then scripts/setup; else scripts/setup --fashion-mnist; fi
 bench/setup_venv.sh
 mkdir -p bench/out
 
