@@ -81,7 +81,10 @@ defmodule Myelin.Activations do
   @spec elu(T.t(), keyword()) :: T.t()
   def elu(x, opts \\ []) do
     alpha = Keyword.get(opts, :alpha, 1.0)
-    T.select(T.greater(x, 0.0), x, T.multiply(T.expm1(T.min(x, 0.0)), alpha))
+    positive = T.greater(x, 0.0)
+    # The select keeps the branch not taken from overflowing; unlike
+    # min(x, 0), whose gradient stops at the tie, it passes elu'(0) = 1.
+    T.select(positive, x, T.multiply(T.expm1(T.select(positive, 0.0, x)), alpha))
   end
 
   @doc "Scaled ELU with the self-normalizing constants."
@@ -96,11 +99,12 @@ defmodule Myelin.Activations do
   @spec celu(T.t(), keyword()) :: T.t()
   def celu(x, opts \\ []) do
     alpha = Keyword.get(opts, :alpha, 1.0)
-    # One select, not max(x, 0) + min(...): those two kinks at 0 each pass the whole
-    # gradient on the tie, which made celu'(0) = 2 instead of 1. The min keeps the
-    # branch not taken from overflowing.
-    neg = x |> T.divide(alpha) |> T.min(0.0) |> T.expm1() |> T.multiply(alpha)
-    T.select(T.greater(x, 0.0), x, neg)
+    # One select, not max(x, 0) + min(...), whose kinks at 0 would decide
+    # celu'(0) by their tie rules. The inner select keeps the branch not taken
+    # from overflowing and passes the gradient at 0, so celu'(0) = 1.
+    positive = T.greater(x, 0.0)
+    neg = T.select(positive, 0.0, x) |> T.divide(alpha) |> T.expm1() |> T.multiply(alpha)
+    T.select(positive, x, neg)
   end
 
   @doc "The exact GELU: x * Φ(x) = x / 2 * (1 + erf(x / √2))."

@@ -2,6 +2,11 @@
 //! run block by block, so the intermediate values of a chain live in a few
 //! kilobytes of cache instead of one full-size tensor per op.
 //!
+//! A program may also hold comparisons and selects, so masks such as a relu
+//! gradient's `select(y > 0, dy, 0)` fuse: a comparison's lane holds 1 where
+//! it is true and 0 elsewhere (its eager kernel writes the same as u8), and
+//! a select picks where its mask lane is nonzero, as the eager `select` does.
+//!
 //! The graph executor builds a [`Program`] from a chain of elementwise
 //! nodes (see `myelin_graph`'s fusion pass). Each op uses the same
 //! per-element formula as its eager kernel (`with_float_binary`,
@@ -37,6 +42,11 @@ pub enum Instr {
     Unary(UnaryOp, Source),
     /// A float binary op.
     Binary(BinaryOp, Source, Source),
+    /// A comparison (`Equal` .. `GreaterEqual`) as a mask lane: 1 where it
+    /// holds, else 0.
+    Compare(BinaryOp, Source, Source),
+    /// `select(mask, on_true, on_false)`: `on_true` where `mask` is nonzero.
+    Select(Source, Source, Source),
 }
 
 /// A chain of elementwise ops over one shape and float dtype; the last
@@ -145,6 +155,12 @@ fn validate(program: &Program, operands: &[&Tensor]) -> Result<()> {
                     && source_ok(i, b)
                     && binary_into::<f64>(op, Lane::Run(&[]), Lane::Run(&[]), &mut []).is_ok()
             }
+            Instr::Compare(op, a, b) => {
+                source_ok(i, a)
+                    && source_ok(i, b)
+                    && compare_into::<f64>(op, Lane::Run(&[]), Lane::Run(&[]), &mut []).is_ok()
+            }
+            Instr::Select(m, t, f) => source_ok(i, m) && source_ok(i, t) && source_ok(i, f),
         };
         if !ok {
             return Err(Error::internal(
@@ -264,6 +280,11 @@ fn run_block<C: Real>(
         let _ = match *instr {
             Instr::Unary(op, x) => unary_into(op, lane(x), dst),
             Instr::Binary(op, a, b) => binary_into(op, lane(a), lane(b), dst),
+            Instr::Compare(op, a, b) => compare_into(op, lane(a), lane(b), dst),
+            Instr::Select(m, t, f) => {
+                select_into(lane(m), lane(t), lane(f), dst);
+                Ok(())
+            }
         };
     }
 }
@@ -309,6 +330,63 @@ pub fn binary_into<C: Real>(op: BinaryOp, a: Lane<C>, b: Lane<C>, out: &mut [C])
 #[inline(always)]
 pub fn unary_into<C: Real>(op: UnaryOp, x: Lane<C>, out: &mut [C]) -> Result<()> {
     with_float_unary::<C, _>(op, UnaryLanes { x, out })
+}
+
+/// `out[i] = 1` where `a[i] op b[i]` holds, else `0`, with the eager
+/// comparison's IEEE semantics (NaN is unordered and unequal).
+#[inline(always)]
+pub fn compare_into<C: Real>(op: BinaryOp, a: Lane<C>, b: Lane<C>, out: &mut [C]) -> Result<()> {
+    use BinaryOp::*;
+    let lanes = BinaryLanes { a, b, out };
+    let mask = |holds: bool| if holds { C::ONE } else { C::ZERO };
+    match op {
+        Equal => lanes.run(move |x, y| mask(x == y)),
+        NotEqual => lanes.run(move |x, y| mask(x != y)),
+        Less => lanes.run(move |x, y| mask(x < y)),
+        LessEqual => lanes.run(move |x, y| mask(x <= y)),
+        Greater => lanes.run(move |x, y| mask(x > y)),
+        GreaterEqual => lanes.run(move |x, y| mask(x >= y)),
+        other => return Err(Error::internal(other.name(), "not a comparison")),
+    }
+    Ok(())
+}
+
+/// `out[i] = if mask[i] != 0 { on_true[i] } else { on_false[i] }`.
+#[inline(always)]
+pub fn select_into<C: Real>(mask: Lane<C>, on_true: Lane<C>, on_false: Lane<C>, out: &mut [C]) {
+    let m = match mask {
+        Lane::Splat(m) => {
+            let pick = if m != C::ZERO { on_true } else { on_false };
+            return match pick {
+                Lane::Run(v) => out.copy_from_slice(&v[..out.len()]),
+                Lane::Splat(v) => out.fill(v),
+            };
+        }
+        Lane::Run(m) => m,
+    };
+    let pick = |m: C, x: C, y: C| if m != C::ZERO { x } else { y };
+    match (on_true, on_false) {
+        (Lane::Run(t), Lane::Run(f)) => {
+            for (((o, &m), &x), &y) in out.iter_mut().zip(m).zip(t).zip(f) {
+                *o = pick(m, x, y);
+            }
+        }
+        (Lane::Run(t), Lane::Splat(y)) => {
+            for ((o, &m), &x) in out.iter_mut().zip(m).zip(t) {
+                *o = pick(m, x, y);
+            }
+        }
+        (Lane::Splat(x), Lane::Run(f)) => {
+            for ((o, &m), &y) in out.iter_mut().zip(m).zip(f) {
+                *o = pick(m, x, y);
+            }
+        }
+        (Lane::Splat(x), Lane::Splat(y)) => {
+            for (o, &m) in out.iter_mut().zip(m) {
+                *o = pick(m, x, y);
+            }
+        }
+    }
 }
 
 struct BinaryLanes<'a, 'o, C> {
@@ -445,6 +523,82 @@ mod tests {
         }
     }
 
+    /// Every comparison as a mask for select, over values with ties and NaN,
+    /// against the eager `compare` then `select` (and every compiled copy).
+    #[test]
+    fn masks_give_the_eager_comparison_and_select_bits() {
+        use crate::{binary, select};
+        let dims = [2, 600];
+        let x = f32s(&dims, |i| match i % 7 {
+            0 => 0.0,
+            1 => f32::NAN,
+            k => (k as f32 - 3.5) * ((i as f32) * 0.3).sin(),
+        });
+        let dy = f32s(&dims, |i| i as f32 * 0.5 - 100.0);
+        let zero = f32s(&[], |_| 0.0);
+        let bias = f32s(&[600], |i| (i % 5) as f32 - 2.0);
+        for op in [
+            BinaryOp::Equal,
+            BinaryOp::NotEqual,
+            BinaryOp::Less,
+            BinaryOp::LessEqual,
+            BinaryOp::Greater,
+            BinaryOp::GreaterEqual,
+        ] {
+            use Source::*;
+            // select(x op bias, dy, 0) and select(x op 0, 0, x).
+            let prog = Program {
+                instrs: vec![
+                    Instr::Compare(op, Operand(0), Operand(3)),
+                    Instr::Select(Value(0), Operand(1), Operand(2)),
+                    Instr::Compare(op, Operand(0), Operand(2)),
+                    Instr::Select(Value(2), Operand(2), Operand(0)),
+                    Instr::Binary(BinaryOp::Add, Value(1), Value(3)),
+                ],
+                shape: x.shape().clone(),
+                dtype: DType::F32,
+            };
+            let operands = [&x, &dy, &zero, &bias];
+            let first = select(&binary(op, &x, &bias).unwrap(), &dy, &zero).unwrap();
+            let second = select(&binary(op, &x, &zero).unwrap(), &zero, &x).unwrap();
+            let eager = binary(BinaryOp::Add, &first, &second).unwrap();
+            let fused = run(&prog, &operands).unwrap();
+            assert_eq!(fused.as_bytes().unwrap(), eager.as_bytes().unwrap(), "{op:?}");
+
+            let data: Vec<OperandData<f32>> = operands
+                .iter()
+                .map(|t| {
+                    (
+                        t.as_slice::<f32>().unwrap(),
+                        broadcast_of(t.shape(), x.shape()).unwrap(),
+                    )
+                })
+                .collect();
+            let (start, len) = (300, 700);
+            let want = &eager.as_slice::<f32>().unwrap()[start..start + len];
+            let mut scratch = Scratch::new(prog.instrs.len(), &data, len);
+            for isa in crate::simd::Isa::available() {
+                let mut out = vec![0.0f32; len];
+                crate::simd::run_on(
+                    isa,
+                    #[inline(always)]
+                    || run_block(&prog.instrs, &data, &mut scratch, start, &mut out),
+                );
+                let same = out.iter().zip(want).all(|(a, b)| a.to_bits() == b.to_bits());
+                assert!(same, "{op:?}, {isa:?} copy");
+            }
+        }
+    }
+
+    #[test]
+    fn a_splat_mask_picks_a_whole_lane() {
+        let (mut out, t, f) = ([0.0f32; 3], [1.0, 2.0, 3.0], [4.0, 5.0, 6.0]);
+        select_into(Lane::Splat(f32::NAN), Lane::Run(&t), Lane::Run(&f), &mut out);
+        assert_eq!(out, t, "NaN is nonzero, as in eager select");
+        select_into(Lane::Splat(0.0), Lane::Run(&t), Lane::Splat(9.0), &mut out);
+        assert_eq!(out, [9.0; 3]);
+    }
+
     #[test]
     fn bad_programs_are_errors() {
         let x = f32s(&[4], |i| i as f32);
@@ -456,6 +610,18 @@ mod tests {
             Source::Operand(0),
         )];
         assert!(run(&prog, &[&x]).is_err(), "comparison has no float formula");
+        prog.instrs = vec![Instr::Compare(
+            BinaryOp::Add,
+            Source::Operand(0),
+            Source::Operand(0),
+        )];
+        assert!(run(&prog, &[&x]).is_err(), "add is not a comparison");
+        prog.instrs = vec![Instr::Select(
+            Source::Operand(0),
+            Source::Value(0),
+            Source::Operand(0),
+        )];
+        assert!(run(&prog, &[&x]).is_err(), "select reads its own result");
         prog.instrs = vec![Instr::Unary(UnaryOp::Exp, Source::Value(0))];
         assert!(run(&prog, &[&x]).is_err(), "reads its own result");
         let other = f32s(&[3], |i| i as f32);

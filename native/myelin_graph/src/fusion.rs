@@ -6,14 +6,19 @@
 //! whose operands have its own dtype and either its shape, a single
 //! element, or a shape whose values cycle through it (a bias: `{c}` on
 //! `{n, c}`, `{1, c, 1, 1}` on `{n, c, h, w}`; see `fused::broadcast_of`),
-//! so bias + activation chains fuse. A fusable operand joins its consumer's
-//! chain when nothing else reads it and it is not a graph output. So every
+//! so bias + activation chains fuse. A comparison of two such floats fuses
+//! only as the mask of a `select` of that float type (its value in the
+//! chain is a 0/1 lane; as u8 it never leaves the chain), so a relu
+//! gradient, `select(y > 0, dy, 0)`, is one pass. A fusable operand joins
+//! its consumer's chain when nothing else reads it and it is not a graph
+//! output. So every
 //! chain is a tree whose only exported value is its last node (the root),
 //! and nothing outside the chain can depend on a value inside it: fusing
 //! never creates a cycle, and the chain can run where its root stood.
 
 use crate::graph::{Graph, NodeId};
 use crate::op::Op;
+use myelin_core::ops::binary::BinaryClass;
 use myelin_core::{DType, Error, Result};
 use myelin_cpu::fused::{binary_into, broadcast_of, unary_into, Instr, Lane, Program, Source};
 use std::collections::HashMap;
@@ -66,7 +71,23 @@ pub fn plan(graph: &Graph, order: &[NodeId], outputs: &[NodeId]) -> Result<Vec<S
             readers[input] += 1;
         }
     }
-    let fusable: Vec<bool> = (0..graph.nodes().len()).map(|id| is_fusable(graph, id)).collect();
+    let mut fusable: Vec<bool> = (0..graph.nodes().len()).map(|id| is_fusable(graph, id)).collect();
+    let joins = |fusable: &[bool], input: NodeId, consumer: NodeId| {
+        fusable[input]
+            && readers[input] == 1
+            && !outputs.contains(&input)
+            && graph.node(input).shape == graph.node(consumer).shape
+    };
+    // A select fuses only with its mask: a u8 operand cannot enter a chain.
+    for &id in order {
+        if matches!(graph.node(id).op, Op::Select) {
+            let mask = graph.node(id).inputs[0];
+            fusable[id] = fusable[id]
+                && is_comparison(graph, mask)
+                && lane_dtype(graph, mask) == graph.node(id).dtype
+                && joins(&fusable, mask, id);
+        }
+    }
 
     // members[root]: the chain ending at `root`, in topological order.
     let mut members: HashMap<NodeId, Vec<NodeId>> = HashMap::new();
@@ -74,12 +95,15 @@ pub fn plan(graph: &Graph, order: &[NodeId], outputs: &[NodeId]) -> Result<Vec<S
     for &id in order.iter().filter(|&&id| fusable[id]) {
         let node = graph.node(id);
         let mut chain = Vec::new();
-        for input in unique(&node.inputs) {
-            let joins = fusable[input]
-                && readers[input] == 1
-                && !outputs.contains(&input)
-                && graph.node(input).shape == node.shape;
-            if joins {
+        // A comparison's value is a mask, never a chain's result: it takes
+        // no members, so it either joins a select or runs on its own.
+        let inputs = if is_comparison(graph, id) {
+            Vec::new()
+        } else {
+            unique(&node.inputs)
+        };
+        for input in inputs {
+            if joins(&fusable, input, id) {
                 chain.extend(members.remove(&input).unwrap_or_else(|| vec![input]));
                 absorbed[input] = true;
             }
@@ -122,7 +146,15 @@ fn build_chain(graph: &Graph, chain: &[NodeId]) -> Result<Chain> {
             let node = graph.node(id);
             match node.op {
                 Op::Unary(op) => Ok(Instr::Unary(op, source(node.inputs[0]))),
+                Op::Binary(op) if op.class() == BinaryClass::Comparison => {
+                    Ok(Instr::Compare(op, source(node.inputs[0]), source(node.inputs[1])))
+                }
                 Op::Binary(op) => Ok(Instr::Binary(op, source(node.inputs[0]), source(node.inputs[1]))),
+                Op::Select => Ok(Instr::Select(
+                    source(node.inputs[0]),
+                    source(node.inputs[1]),
+                    source(node.inputs[2]),
+                )),
                 // `is_fusable` admits only the two variants above.
                 ref other => Err(Error::internal("fusion", format!("cannot fuse {}", other.name()))),
             }
@@ -140,22 +172,44 @@ fn build_chain(graph: &Graph, chain: &[NodeId]) -> Result<Chain> {
     })
 }
 
+/// Whether `id` can be part of a chain on its own terms (a select also
+/// needs its mask to join; see [`plan`]).
 fn is_fusable(graph: &Graph, id: NodeId) -> bool {
     let node = graph.node(id);
-    if !matches!(node.dtype, DType::F32 | DType::F64) {
+    let lane_type = lane_dtype(graph, id);
+    if !matches!(lane_type, DType::F32 | DType::F64) {
         return false;
     }
-    let operands_fit = node.inputs.iter().all(|&i| {
+    // A select's mask is checked by `plan`; its other operands, like every
+    // other op's, have the chain's float type.
+    let skip = usize::from(matches!(node.op, Op::Select));
+    let operands_fit = node.inputs[skip..].iter().all(|&i| {
         let input = graph.node(i);
-        input.dtype == node.dtype && broadcast_of(&input.shape, &node.shape).is_some()
+        input.dtype == lane_type && broadcast_of(&input.shape, &node.shape).is_some()
     });
     // Dry runs on empty lanes: true when the op has a float formula.
     operands_fit
         && match node.op {
             Op::Unary(op) => unary_into::<f64>(op, Lane::Run(&[]), &mut []).is_ok(),
+            Op::Binary(op) if op.class() == BinaryClass::Comparison => true,
             Op::Binary(op) => binary_into::<f64>(op, Lane::Run(&[]), Lane::Run(&[]), &mut []).is_ok(),
+            Op::Select => node.inputs.len() == 3,
             _ => false,
         }
+}
+
+fn is_comparison(graph: &Graph, id: NodeId) -> bool {
+    matches!(graph.node(id).op, Op::Binary(op) if op.class() == BinaryClass::Comparison)
+}
+
+/// The float type a node's values have inside a chain: a comparison's
+/// mask takes its operands' type, every other node its own.
+fn lane_dtype(graph: &Graph, id: NodeId) -> DType {
+    let node = graph.node(id);
+    match node.inputs.first() {
+        Some(&a) if is_comparison(graph, id) => graph.node(a).dtype,
+        _ => node.dtype,
+    }
 }
 
 /// `ids` without repeats, in first-seen order (`x * x` reads `x` once).
@@ -263,6 +317,95 @@ mod tests {
         let x = g.input(shape, DType::BF16);
         let y = chain(&mut g, x, DType::BF16);
         let exe = Executable::new(g, vec![y]).unwrap();
+        assert!(fused_steps(&exe).is_empty());
+    }
+
+    /// `select(y > 0, dy, 0)` (a relu gradient) and `select(x > 0, x, 0.1 * x)`
+    /// (leaky relu) are one step each, with the eager bits; a mask with two
+    /// readers, a mask that is an output, or a mask of another float type
+    /// stays a node of its own.
+    #[test]
+    fn masks_fuse_into_their_select() {
+        use myelin_cpu::{binary, select};
+        let shape = Shape::new(vec![3, 501]);
+        let values = |k: f64| {
+            let v: Vec<f32> = (0..1503)
+                .map(|i| match i % 11 {
+                    0 => 0.0,
+                    1 => f32::NAN,
+                    _ => ((i as f64 * k).sin() * 3.0) as f32,
+                })
+                .collect();
+            Tensor::from_vec(shape.clone(), v).unwrap()
+        };
+        let (y, dy) = (values(0.37), values(0.11));
+        let scalar = |v: f32| Tensor::from_vec(Shape::new(vec![]), vec![v]).unwrap();
+
+        let mut g = Graph::new();
+        let (yn, dyn_) = (
+            g.input(shape.clone(), DType::F32),
+            g.input(shape.clone(), DType::F32),
+        );
+        let zero = g.scalar(0.0, DType::F32).unwrap();
+        let mask = g.binary(BinaryOp::Greater, yn, zero).unwrap();
+        let relu_grad = g.add(Op::Select, &[mask, dyn_, zero]).unwrap();
+        let tenth = g.scalar(0.1, DType::F32).unwrap();
+        let scaled = g.binary(BinaryOp::Multiply, yn, tenth).unwrap();
+        let positive = g.binary(BinaryOp::Greater, yn, zero).unwrap();
+        let leaky = g.add(Op::Select, &[positive, yn, scaled]).unwrap();
+        let exe = Executable::new(g, vec![relu_grad, leaky]).unwrap();
+        assert_eq!(fused_steps(&exe), vec![2, 3]);
+        let got = exe.run(&[y.clone(), dy.clone()], &[], 0).unwrap();
+        let want_grad = select(
+            &binary(BinaryOp::Greater, &y, &scalar(0.0)).unwrap(),
+            &dy,
+            &scalar(0.0),
+        )
+        .unwrap();
+        let scaled = binary(BinaryOp::Multiply, &y, &scalar(0.1)).unwrap();
+        let want_leaky = select(&binary(BinaryOp::Greater, &y, &scalar(0.0)).unwrap(), &y, &scaled).unwrap();
+        assert_eq!(got[0].as_bytes().unwrap(), want_grad.as_bytes().unwrap());
+        assert_eq!(got[1].as_bytes().unwrap(), want_leaky.as_bytes().unwrap());
+
+        // One mask, two selects (the general max/min gradient): unfused.
+        let mut g = Graph::new();
+        let (yn, dyn_) = (
+            g.input(shape.clone(), DType::F32),
+            g.input(shape.clone(), DType::F32),
+        );
+        let zero = g.scalar(0.0, DType::F32).unwrap();
+        let mask = g.binary(BinaryOp::GreaterEqual, yn, dyn_).unwrap();
+        let a = g.add(Op::Select, &[mask, dyn_, zero]).unwrap();
+        let b = g.add(Op::Select, &[mask, zero, dyn_]).unwrap();
+        let exe = Executable::new(g, vec![a, b]).unwrap();
+        assert!(fused_steps(&exe).is_empty());
+        let got = exe.run(&[y.clone(), dy.clone()], &[], 0).unwrap();
+        let m = binary(BinaryOp::GreaterEqual, &y, &dy).unwrap();
+        assert_eq!(
+            got[1].as_bytes().unwrap(),
+            select(&m, &scalar(0.0), &dy).unwrap().as_bytes().unwrap()
+        );
+
+        // The mask is also an output: it stays a u8 tensor of its own.
+        let mut g = Graph::new();
+        let yn = g.input(shape.clone(), DType::F32);
+        let zero = g.scalar(0.0, DType::F32).unwrap();
+        let mask = g.binary(BinaryOp::Greater, yn, zero).unwrap();
+        let picked = g.add(Op::Select, &[mask, yn, zero]).unwrap();
+        let exe = Executable::new(g, vec![mask, picked]).unwrap();
+        assert!(fused_steps(&exe).is_empty());
+        let got = exe.run(std::slice::from_ref(&y), &[], 0).unwrap();
+        assert_eq!(got[0].dtype(), DType::U8);
+
+        // An f64 mask choosing between f32 values: one chain has one type.
+        let mut g = Graph::new();
+        let wide = g.input(shape.clone(), DType::F64);
+        let yn = g.input(shape.clone(), DType::F32);
+        let zero64 = g.scalar(0.0, DType::F64).unwrap();
+        let zero = g.scalar(0.0, DType::F32).unwrap();
+        let mask = g.binary(BinaryOp::Greater, wide, zero64).unwrap();
+        let picked = g.add(Op::Select, &[mask, yn, zero]).unwrap();
+        let exe = Executable::new(g, vec![picked]).unwrap();
         assert!(fused_steps(&exe).is_empty());
     }
 

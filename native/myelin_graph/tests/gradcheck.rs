@@ -143,6 +143,61 @@ fn binary_ops_with_broadcasting() {
     }
 }
 
+/// max/min against a constant (relu, relu6) take the constant-side rule:
+/// finite differences away from the kink, and at it the gradient is 0 as
+/// in PyTorch (relu'(0) = 0), for the constant on either side.
+#[test]
+fn max_and_min_against_a_constant() {
+    use BinaryOp::{Max, Min};
+    for op in [Max, Min] {
+        let constant_right = |g: &mut Graph, p: &[NodeId]| {
+            let c = g.scalar(0.3, DType::F64).unwrap();
+            g.binary(op, p[0], c).unwrap()
+        };
+        let constant_left = |g: &mut Graph, p: &[NodeId]| {
+            let c = g.constant(tensor(&[3], vec![0.3, -0.2, 0.5]));
+            g.binary(op, c, p[0]).unwrap()
+        };
+        check(op.name(), one(&[2, 3], -1.0, 1.0), &constant_right);
+        check(op.name(), one(&[2, 3], -1.0, 1.0), &constant_left);
+
+        // At the kink: x == the constant.
+        for f in [
+            &constant_right as &dyn Fn(&mut Graph, &[NodeId]) -> NodeId,
+            &constant_left,
+        ] {
+            let mut g = Graph::new();
+            let x = g.param(Shape::new(vec![3]), DType::F64);
+            let y = f(&mut g, &[x]);
+            let loss = g
+                .add(
+                    Op::Reduce {
+                        op: ReduceOp::Sum,
+                        axes: None,
+                        keep_axes: false,
+                    },
+                    &[y],
+                )
+                .unwrap();
+            let dx = grad(&mut g, loss, &[x]).unwrap()[0];
+            let exe = Executable::new(g, vec![dx]).unwrap();
+            let at = |v: Vec<f64>| {
+                exe.run(&[], &[tensor(&[3], v)], 0).unwrap()[0]
+                    .as_slice::<f64>()
+                    .unwrap()
+                    .to_vec()
+            };
+            // Left constants are [0.3, -0.2, 0.5]; the right one is 0.3.
+            let kink = at(vec![0.3, 0.3, 0.3]);
+            assert_eq!(kink[0], 0.0, "{op:?} at the kink");
+            let (above, below) = (at(vec![2.0; 3]), at(vec![-2.0; 3]));
+            let (picked, dropped) = if op == Max { (above, below) } else { (below, above) };
+            assert_eq!(picked, vec![1.0; 3], "{op:?}");
+            assert_eq!(dropped, vec![0.0; 3], "{op:?}");
+        }
+    }
+}
+
 #[test]
 fn select_and_clip() {
     let xs = vec![

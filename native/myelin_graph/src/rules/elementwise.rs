@@ -227,6 +227,10 @@ fn unary_vjp(op: UnaryOp, g: &mut Graph, x: NodeId, y: NodeId, dy: NodeId) -> Re
     mul(g, dy, local).map(Some)
 }
 
+fn is_constant(g: &Graph, x: NodeId) -> bool {
+    matches!(g.node(x).op, Op::Constant(_))
+}
+
 fn zeros_like(g: &mut Graph, x: NodeId) -> Result<NodeId> {
     let zero = g.scalar_like(0.0, x)?;
     let shape = g.node(x).shape.clone();
@@ -270,9 +274,25 @@ fn binary_vjp(
                 Some(g.binary(Multiply, dy, local_b)?),
             )
         }
+        Min | Max if is_constant(g, a) || is_constant(g, b) => {
+            // Against a constant (relu = max(x, 0), relu6's min(x, 6)) the
+            // mask comes from the output, strictly: the gradient passes where
+            // y is not the constant. So relu'(0) = 0, as in PyTorch, and the
+            // input is not read again, which lets it fuse with its producer
+            // (bias + relu in one pass) and frees it after the forward pass.
+            let c = if is_constant(g, b) { b } else { a };
+            let cmp = if op == Max { Greater } else { Less };
+            let passes = g.binary(cmp, y, c)?;
+            let zero = g.scalar_like(0.0, dy)?;
+            let dx = Some(g.add(Op::Select, &[passes, dy, zero])?);
+            if c == b {
+                (dx, None)
+            } else {
+                (None, dx)
+            }
+        }
         Min | Max => {
-            // The gradient goes to the operand that was picked (to `a` on ties,
-            // so relu = max(x, 0) has relu'(0) = 1 where PyTorch says 0).
+            // The gradient goes to the operand that was picked (to `a` on ties).
             let cmp = if op == Max { GreaterEqual } else { LessEqual };
             let pick_a = g.binary(cmp, a, b)?;
             let zero = g.scalar_like(0.0, dy)?;
