@@ -162,6 +162,8 @@ defmodule Myelin.Native do
   def graph_compile(_graph, _outputs), do: nif_error()
   def exe_run(_exe, _inputs, _params, _seed), do: nif_error()
   def exe_run_dirty(_exe, _inputs, _params, _seed), do: nif_error()
+  def profile_start, do: nif_error()
+  def profile_stop, do: nif_error()
 
   # train.rs
   def trainer_new(_params, _trainable, _kind, _hyper, _weight_decay, _clip), do: nif_error()

@@ -49,6 +49,17 @@ pub enum Instr {
     Select(Source, Source, Source),
 }
 
+impl Instr {
+    /// The op's name, as its eager NIF is named (`select` for a select).
+    pub fn name(&self) -> &'static str {
+        match self {
+            Instr::Unary(op, _) => op.name(),
+            Instr::Binary(op, ..) | Instr::Compare(op, ..) => op.name(),
+            Instr::Select(..) => "select",
+        }
+    }
+}
+
 /// A chain of elementwise ops over one shape and float dtype; the last
 /// instruction's result is the program's output.
 #[derive(Clone, Debug)]

@@ -9,8 +9,10 @@
 use crate::fusion::{self, Step};
 use crate::graph::{Graph, NodeId};
 use crate::op::Op;
+use crate::profile;
 use myelin_core::{Error, Result, Tensor};
 use myelin_cpu::fused;
+use std::time::Instant;
 
 /// Multiply-adds of a `dot` counted as one unit of [`Executable::work`].
 pub const MACS_PER_ELEMENT_OP: u64 = 8;
@@ -130,7 +132,9 @@ impl Executable {
         check_values("run", "input", self.graph.inputs(), inputs, &self.graph)?;
         check_values("run", "parameter", self.graph.params(), params, &self.graph)?;
         let mut values: Vec<Option<Tensor>> = vec![None; self.graph.nodes().len()];
+        let profiling = profile::enabled();
         for (k, step) in self.steps.iter().enumerate() {
+            let started = (profiling && !self.is_leaf(step)).then(Instant::now);
             let args = step
                 .inputs(&self.graph)
                 .iter()
@@ -149,6 +153,9 @@ impl Executable {
                     op => op.eval(&args, seed)?,
                 },
             };
+            if let Some(started) = started {
+                profile::record(|| self.step_label(step), started.elapsed());
+            }
             values[step.output()] = Some(value);
             for &dead in &self.release[k] {
                 values[dead] = None;
@@ -162,6 +169,32 @@ impl Executable {
                     .ok_or_else(|| Error::internal("run", "an output was not computed"))
             })
             .collect()
+    }
+}
+
+impl Executable {
+    /// Whether a step only hands over a value it was given (not profiled).
+    fn is_leaf(&self, step: &Step) -> bool {
+        let Step::Node(id) = step else { return false };
+        matches!(
+            self.graph.node(*id).op,
+            Op::Input(_) | Op::Param(_) | Op::Constant(_)
+        )
+    }
+
+    /// A step's name in a profile: its op (each op of a fused chain) and
+    /// its output shape, e.g. `conv [128, 64, 11, 11]` or
+    /// `fused(add, max) [128, 32, 26, 26]`.
+    fn step_label(&self, step: &Step) -> String {
+        let node = self.graph.node(step.output());
+        let name = match step {
+            Step::Node(_) => node.op.name().to_string(),
+            Step::Fused(chain) => {
+                let ops: Vec<&str> = chain.program.instrs.iter().map(|i| i.name()).collect();
+                format!("fused({})", ops.join(", "))
+            }
+        };
+        format!("{name} {:?}", node.shape.dims())
     }
 }
 

@@ -10,6 +10,7 @@
 //!   gradient rule lives beside its forward rule, in `rules/`.
 //! * [`Executable`] plans a graph once (which values to keep, when each buffer
 //!   dies) and runs it many times on concrete tensors.
+//! * [`profile`] times the steps of every run, per op and shape, when asked.
 //!
 //! Graphs are built by the NIF layer from traced `Myelin.Tensor` calls, so
 //! every op here is named as the eager NIF that computes it.
@@ -19,6 +20,7 @@ mod exec;
 pub mod fusion;
 mod graph;
 mod op;
+pub mod profile;
 pub mod rules;
 
 pub use autodiff::grad;

@@ -299,3 +299,24 @@ fn exe_run(env: Env, exe: ExeRef, inputs: Refs, params: Refs, seed: u64) -> Term
 fn exe_run_dirty(env: Env, exe: ExeRef, inputs: Refs, params: Refs, seed: u64) -> Term {
     run_exe(env, exe, inputs, params, seed)
 }
+
+/// Starts timing the steps of every graph run (`Myelin.Profiler.start/0`).
+#[rustler::nif]
+fn profile_start(env: Env) -> Term {
+    run(env, "profile_start", || {
+        myelin_graph::profile::start();
+        Ok(rustler::types::atom::ok().encode(env))
+    })
+}
+
+/// Stops timing; returns `[{label, calls, nanoseconds}]`, largest first.
+#[rustler::nif]
+fn profile_stop(env: Env) -> Term {
+    run(env, "profile_stop", || {
+        let totals: Vec<(String, u64, u64)> = myelin_graph::profile::stop()
+            .into_iter()
+            .map(|t| (t.label, t.calls, t.nanos))
+            .collect();
+        Ok(totals.encode(env))
+    })
+}
