@@ -83,7 +83,8 @@ defmodule Myelin.Activations do
     alpha = Keyword.get(opts, :alpha, 1.0)
     positive = T.greater(x, 0.0)
     # The select keeps the branch not taken from overflowing; unlike
-    # min(x, 0), whose gradient stops at the tie, it passes elu'(0) = 1.
+    # min(x, 0), whose gradient stops at the tie, it passes elu'(0) = alpha
+    # (PyTorch's value).
     T.select(positive, x, T.multiply(T.expm1(T.select(positive, 0.0, x)), alpha))
   end
 

@@ -55,7 +55,7 @@ defmodule Myelin.Profiler do
 
   @doc """
   Runs `fun` with the profiler on; returns `{fun's result, profile}`. The
-  profiler stops even if `fun` raises.
+  profiler stops even if `fun` raises, throws or exits.
 
       iex> {sum, profile} =
       ...>   Myelin.Profiler.profile(fn ->
@@ -73,10 +73,10 @@ defmodule Myelin.Profiler do
 
     try do
       fun.()
-    rescue
-      e ->
+    catch
+      kind, reason ->
         stop()
-        reraise e, __STACKTRACE__
+        :erlang.raise(kind, reason, __STACKTRACE__)
     else
       result -> {result, stop()}
     end

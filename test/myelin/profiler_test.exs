@@ -27,7 +27,7 @@ defmodule Myelin.ProfilerTest do
     # {10, 5} products twice (the first layer, and the gradient into it).
     assert %{calls: 8} = steps["dot [10, 5]"]
     assert %{calls: 4} = steps["fused(add, max) [10, 5]"]
-    assert %{calls: 4} = steps["fused(greater, select) [10, 5]"]
+    assert %{calls: 4} = steps["fused(less_equal, select) [10, 5]"]
     assert Enum.all?(profile, &(&1.total_us >= 0))
 
     refute Enum.any?(profile, &String.starts_with?(&1.step, ["input", "param", "constant"])),
@@ -41,8 +41,12 @@ defmodule Myelin.ProfilerTest do
     assert Myelin.Profiler.stop() == [], "profile/1 stopped the profiler"
   end
 
-  test "profile/1 stops the profiler when the function raises" do
+  test "profile/1 stops the profiler when the function raises, throws or exits" do
     assert_raise RuntimeError, "boom", fn -> Myelin.Profiler.profile(fn -> raise "boom" end) end
+    assert Myelin.Profiler.stop() == []
+    assert catch_throw(Myelin.Profiler.profile(fn -> throw(:up) end)) == :up
+    assert Myelin.Profiler.stop() == []
+    assert catch_exit(Myelin.Profiler.profile(fn -> exit(:gone) end)) == :gone
     assert Myelin.Profiler.stop() == []
   end
 

@@ -99,42 +99,18 @@ fn wide_outputs_split_by_columns() {
 #[test]
 fn zero_depth_and_empty_outputs() {
     let a = [1.0f32; 6];
+    // (m, n, k, accumulate, threads) on a 2x3 output holding 7s.
+    let run = |c: &mut Vec<f32>, (m, n, k, accumulate, threads)| {
+        let lhs = Mat::rows(&a, k);
+        matmul("test", m, n, k, c, accumulate, lhs, Mat::rows(&a, 3), threads);
+    };
     let mut c = vec![7.0f32; 6];
-    matmul(
-        "test",
-        2,
-        3,
-        0,
-        &mut c,
-        true,
-        Mat::rows(&a, 0),
-        Mat::rows(&a, 3),
-        1,
-    );
-    assert_eq!(c, vec![7.0; 6]);
-    matmul(
-        "test",
-        2,
-        3,
-        0,
-        &mut c,
-        false,
-        Mat::rows(&a, 0),
-        Mat::rows(&a, 3),
-        1,
-    );
-    assert_eq!(c, vec![0.0; 6]);
-    matmul(
-        "test",
-        0,
-        3,
-        2,
-        &mut c,
-        false,
-        Mat::rows(&a, 2),
-        Mat::rows(&a, 3),
-        2,
-    );
+    run(&mut c, (2, 3, 0, true, 1));
+    assert_eq!(c, vec![7.0; 6], "k = 0 accumulates nothing");
+    run(&mut c, (2, 3, 0, false, 1));
+    assert_eq!(c, vec![0.0; 6], "k = 0 overwrites with zeros");
+    run(&mut c, (0, 3, 2, false, 2));
+    assert_eq!(c, vec![0.0; 6], "an empty output writes nothing");
 }
 
 #[test]

@@ -154,7 +154,7 @@ impl Executable {
                 },
             };
             if let Some(started) = started {
-                profile::record(|| self.step_label(step), started.elapsed());
+                profile::record(self.step_label(step), started.elapsed());
             }
             values[step.output()] = Some(value);
             for &dead in &self.release[k] {

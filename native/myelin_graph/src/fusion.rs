@@ -155,7 +155,7 @@ fn build_chain(graph: &Graph, chain: &[NodeId]) -> Result<Chain> {
                     source(node.inputs[1]),
                     source(node.inputs[2]),
                 )),
-                // `is_fusable` admits only the two variants above.
+                // `is_fusable` admits only the variants above.
                 ref other => Err(Error::internal("fusion", format!("cannot fuse {}", other.name()))),
             }
         })

@@ -4,9 +4,9 @@
 //! goes without an external profiler.
 //!
 //! Off by default; while off a run pays one relaxed atomic load. While on,
-//! each step also reads the clock twice and updates one table entry under
-//! a lock (well under a microsecond, against the tens of microseconds and
-//! more of the steps worth profiling).
+//! each step also reads the clock twice, formats its label and updates one
+//! table entry under a lock (about a microsecond, against the tens of
+//! microseconds and more of the steps worth profiling).
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -35,23 +35,29 @@ pub fn enabled() -> bool {
 
 /// Starts timing steps, from an empty table.
 pub fn start() {
-    table().replace(HashMap::new());
+    // The flag changes under the table's lock, so concurrent starts and
+    // stops cannot leave it on with no table.
+    let mut table = table();
+    table.replace(HashMap::new());
     ENABLED.store(true, Ordering::Relaxed);
 }
 
 /// Stops timing and returns the totals, largest first (empty if the
 /// profile was not started).
 pub fn stop() -> Vec<StepTotal> {
-    ENABLED.store(false, Ordering::Relaxed);
-    let mut totals: Vec<StepTotal> = table().take().unwrap_or_default().into_values().collect();
+    let taken = {
+        let mut table = table();
+        ENABLED.store(false, Ordering::Relaxed);
+        table.take()
+    };
+    let mut totals: Vec<StepTotal> = taken.unwrap_or_default().into_values().collect();
     totals.sort_by(|a, b| b.nanos.cmp(&a.nanos).then_with(|| a.label.cmp(&b.label)));
     totals
 }
 
-/// Adds one run of the step `label` names (built only when it is first seen).
-pub(crate) fn record(label: impl FnOnce() -> String, elapsed: Duration) {
+/// Adds one run of the step `label` names.
+pub(crate) fn record(label: String, elapsed: Duration) {
     let nanos = u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX);
-    let label = label();
     let mut table = table();
     // A run that started before `stop` may finish after it: drop it.
     let Some(totals) = table.as_mut() else { return };
@@ -85,19 +91,19 @@ mod tests {
                 .map(|t| (t.label, t.calls, t.nanos))
                 .collect()
         };
-        record(|| "test: before".into(), Duration::from_micros(5));
+        record("test: before".into(), Duration::from_micros(5));
         start();
         assert!(enabled());
-        record(|| "test: conv [2, 3]".into(), Duration::from_micros(30));
-        record(|| "test: add [2]".into(), Duration::from_micros(10));
-        record(|| "test: conv [2, 3]".into(), Duration::from_micros(20));
+        record("test: conv [2, 3]".into(), Duration::from_micros(30));
+        record("test: add [2]".into(), Duration::from_micros(10));
+        record("test: conv [2, 3]".into(), Duration::from_micros(20));
         let totals = ours(stop());
         assert!(!enabled());
         let expected = [("test: conv [2, 3]", 2, 50_000), ("test: add [2]", 1, 10_000)];
         let expected: Vec<(String, u64, u64)> =
             expected.iter().map(|&(l, c, n)| (l.to_string(), c, n)).collect();
         assert_eq!(totals, expected, "largest first; nothing from before start");
-        record(|| "test: late".into(), Duration::from_micros(1));
+        record("test: late".into(), Duration::from_micros(1));
         assert!(ours(stop()).is_empty(), "a stopped profile keeps nothing");
         start();
         assert!(ours(stop()).is_empty(), "start empties the table");

@@ -194,6 +194,9 @@ fn max_and_min_against_a_constant() {
             let (picked, dropped) = if op == Max { (above, below) } else { (below, above) };
             assert_eq!(picked, vec![1.0; 3], "{op:?}");
             assert_eq!(dropped, vec![0.0; 3], "{op:?}");
+            // NaN propagates through max/min, and its gradient passes (as
+            // PyTorch's relu backward passes it).
+            assert_eq!(at(vec![f64::NAN; 3]), vec![1.0; 3], "{op:?} of NaN");
         }
     }
 }

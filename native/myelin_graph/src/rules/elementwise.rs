@@ -276,15 +276,17 @@ fn binary_vjp(
         }
         Min | Max if is_constant(g, a) || is_constant(g, b) => {
             // Against a constant (relu = max(x, 0), relu6's min(x, 6)) the
-            // mask comes from the output, strictly: the gradient passes where
-            // y is not the constant. So relu'(0) = 0, as in PyTorch, and the
-            // input is not read again, which lets it fuse with its producer
-            // (bias + relu in one pass) and frees it after the forward pass.
+            // mask comes from the output: the gradient stops where y is at or
+            // past the constant (y <= c for max), as PyTorch's relu backward
+            // does. So relu'(0) = 0 and a NaN passes its gradient, both as in
+            // PyTorch, and the input is not read again, which lets it fuse
+            // with its producer (bias + relu in one pass) and frees it after
+            // the forward pass.
             let c = if is_constant(g, b) { b } else { a };
-            let cmp = if op == Max { Greater } else { Less };
-            let passes = g.binary(cmp, y, c)?;
+            let cmp = if op == Max { LessEqual } else { GreaterEqual };
+            let stops = g.binary(cmp, y, c)?;
             let zero = g.scalar_like(0.0, dy)?;
-            let dx = Some(g.add(Op::Select, &[passes, dy, zero])?);
+            let dx = Some(g.add(Op::Select, &[stops, zero, dy])?);
             if c == b {
                 (dx, None)
             } else {
