@@ -83,19 +83,23 @@ defmodule Myelin.Profiler do
   end
 
   @doc """
-  Formats a profile as a table: per kind of step, the time per run of the
-  most frequent step (a training step or a prediction: `runs`, default the
-  largest call count), its share of the total, and its call count.
+  Formats a profile as a table: per kind of step, its time per run (per
+  training step or prediction), its share of the total, and its call count.
+  `runs` is how many runs the profile covers; by default the most common
+  call count, since most steps of a graph run once per run (a step that
+  runs twice, such as a layer's product and its gradient of the same shape,
+  then shows its time for both).
 
       iex> Myelin.Profiler.format([
       ...>   %{step: "conv [2, 4]", calls: 10, total_us: 300.0},
-      ...>   %{step: "add [2, 4]", calls: 10, total_us: 100.0}
+      ...>   %{step: "dot [2, 4]", calls: 20, total_us: 60.0},
+      ...>   %{step: "add [2, 4]", calls: 10, total_us: 40.0}
       ...> ])
-      "  ms/run  share  calls  step\\n   0.030  75.0%     10  conv [2, 4]\\n   0.010  25.0%     10  add [2, 4]"
+      "  ms/run  share  calls  step\\n   0.030  75.0%     10  conv [2, 4]\\n   0.006  15.0%     20  dot [2, 4]\\n   0.004  10.0%     10  add [2, 4]"
   """
   @spec format([entry()], pos_integer() | nil) :: String.t()
   def format(profile, runs \\ nil) do
-    runs = runs || profile |> Enum.map(& &1.calls) |> Enum.max(fn -> 1 end) |> max(1)
+    runs = runs || most_common_calls(profile)
     total = profile |> Enum.map(& &1.total_us) |> Enum.sum()
 
     rows =
@@ -107,5 +111,15 @@ defmodule Myelin.Profiler do
       end)
 
     Enum.join(["  ms/run  share  calls  step" | rows], "\n")
+  end
+
+  defp most_common_calls([]), do: 1
+
+  defp most_common_calls(profile) do
+    profile
+    |> Enum.frequencies_by(& &1.calls)
+    |> Enum.max_by(fn {calls, count} -> {count, -calls} end)
+    |> elem(0)
+    |> max(1)
   end
 end
