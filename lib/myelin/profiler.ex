@@ -8,21 +8,27 @@ defmodule Myelin.Profiler do
       state = Myelin.Loop.run(loop, data, %{}, epochs: 1)
       Myelin.Profiler.stop() |> Myelin.Profiler.format() |> IO.puts()
 
-  prints one line per kind of step, the most expensive first:
+  prints one line per kind of step, the most expensive first, with its time
+  per graph run (here per training step):
 
-       ms/run  share  calls  step
-        5.316  20.1%    200  conv_input_grad [128, 32, 13, 13]
-        4.900  18.5%    200  conv_kernel_grad [64, 32, 3, 3]
-        ...
+      469 runs, 28.571 ms per run
+        ms/run  share  calls  step
+         5.728  20.0%    469  conv_input_grad [128, 32, 13, 13]
+         5.219  18.3%    469  conv_kernel_grad [64, 32, 3, 3]
+         ...
 
   A fused elementwise chain shows as `fused(add, max) [128, 32, 26, 26]`.
-  Eager `Myelin.Tensor` calls outside a graph are not timed. While the
+  Eager `Myelin.Tensor` calls outside a graph are not timed, nor are the
+  steps that only hand over an input, parameter or constant. While the
   profiler is off, a graph run pays one atomic load for it; while it is on,
   about a microsecond per step.
   """
 
   @typedoc "One kind of step: its label, how often it ran and its total time."
-  @type entry :: %{step: String.t(), calls: non_neg_integer(), total_us: float()}
+  @type step :: %{step: String.t(), calls: non_neg_integer(), total_us: float()}
+
+  @typedoc "A stopped profile: graph runs completed, and the steps, largest first."
+  @type t :: %{runs: non_neg_integer(), steps: [step()]}
 
   @doc """
   Starts timing graph steps, from an empty profile (a running profile is
@@ -36,21 +42,28 @@ defmodule Myelin.Profiler do
   def start, do: Myelin.Native.profile_start() |> Myelin.Native.unwrap!()
 
   @doc """
-  Stops timing and returns the profile, the most expensive step first
-  (empty when the profiler was not running).
+  Stops timing and returns the profile (no runs and no steps when the
+  profiler was not running).
 
       iex> Myelin.Profiler.start()
       iex> f = Myelin.jit(fn x -> x |> Myelin.Tensor.exp() |> Myelin.Tensor.sum() end)
       iex> _ = f.(Myelin.Tensor.iota({4}, type: {:f, 32}))
       iex> profile = Myelin.Profiler.stop()
-      iex> Enum.any?(profile, &(&1.step == "exp [4]" and &1.calls >= 1))
+      iex> profile.runs >= 1
+      true
+      iex> Enum.any?(profile.steps, &(&1.step == "exp [4]" and &1.calls >= 1))
       true
   """
-  @spec stop() :: [entry()]
+  @spec stop() :: t()
   def stop do
-    Myelin.Native.profile_stop()
-    |> Myelin.Native.unwrap!()
-    |> Enum.map(fn {step, calls, nanos} -> %{step: step, calls: calls, total_us: nanos / 1000} end)
+    {runs, steps} = Myelin.Native.profile_stop() |> Myelin.Native.unwrap!()
+
+    steps =
+      Enum.map(steps, fn {step, calls, nanos} ->
+        %{step: step, calls: calls, total_us: nanos / 1000}
+      end)
+
+    %{runs: runs, steps: steps}
   end
 
   @doc """
@@ -64,10 +77,10 @@ defmodule Myelin.Profiler do
       ...>   end)
       iex> Myelin.Tensor.to_number(sum)
       3.0
-      iex> is_list(profile)
+      iex> profile.runs >= 1
       true
   """
-  @spec profile((() -> result)) :: {result, [entry()]} when result: term()
+  @spec profile((() -> result)) :: {result, t()} when result: term()
   def profile(fun) when is_function(fun, 0) do
     start()
 
@@ -83,43 +96,35 @@ defmodule Myelin.Profiler do
   end
 
   @doc """
-  Formats a profile as a table: per kind of step, its time per run (per
-  training step or prediction), its share of the total, and its call count.
-  `runs` is how many runs the profile covers; by default the most common
-  call count, since most steps of a graph run once per run (a step that
-  runs twice, such as a layer's product and its gradient of the same shape,
-  then shows its time for both).
+  Formats a profile as a table: per kind of step, its time per graph run,
+  its share of the total, and its call count. A step that runs twice per
+  run (a layer's product and a gradient product of the same shape) shows
+  the time of both.
 
-      iex> Myelin.Profiler.format([
-      ...>   %{step: "conv [2, 4]", calls: 10, total_us: 300.0},
-      ...>   %{step: "dot [2, 4]", calls: 20, total_us: 60.0},
-      ...>   %{step: "add [2, 4]", calls: 10, total_us: 40.0}
-      ...> ])
-      "  ms/run  share  calls  step\\n   0.030  75.0%     10  conv [2, 4]\\n   0.006  15.0%     20  dot [2, 4]\\n   0.004  10.0%     10  add [2, 4]"
+      iex> Myelin.Profiler.format(%{
+      ...>   runs: 10,
+      ...>   steps: [
+      ...>     %{step: "conv [2, 4]", calls: 10, total_us: 300.0},
+      ...>     %{step: "dot [2, 4]", calls: 20, total_us: 60.0},
+      ...>     %{step: "add [2, 4]", calls: 10, total_us: 40.0}
+      ...>   ]
+      ...> })
+      "10 runs, 0.040 ms per run\\n  ms/run  share  calls  step\\n   0.030  75.0%     10  conv [2, 4]\\n   0.006  15.0%     20  dot [2, 4]\\n   0.004  10.0%     10  add [2, 4]"
   """
-  @spec format([entry()], pos_integer() | nil) :: String.t()
-  def format(profile, runs \\ nil) do
-    runs = runs || most_common_calls(profile)
-    total = profile |> Enum.map(& &1.total_us) |> Enum.sum()
+  @spec format(t()) :: String.t()
+  def format(%{runs: runs, steps: steps}) do
+    total = steps |> Enum.map(& &1.total_us) |> Enum.sum()
+    per_run = fn us -> us / 1000 / max(runs, 1) end
 
     rows =
-      Enum.map(profile, fn %{step: step, calls: calls, total_us: us} ->
+      Enum.map(steps, fn %{step: step, calls: calls, total_us: us} ->
         share = if total > 0, do: 100 * us / total, else: 0.0
-
-        :io_lib.format("~8.3f ~5.1f% ~6B  ~ts", [us / 1000 / runs, share / 1, calls, step])
-        |> IO.iodata_to_binary()
+        line("~8.3f ~5.1f% ~6B  ~ts", [per_run.(us), share / 1, calls, step])
       end)
 
-    Enum.join(["  ms/run  share  calls  step" | rows], "\n")
+    header = line("~B runs, ~.3f ms per run", [runs, per_run.(total)])
+    Enum.join([header, "  ms/run  share  calls  step" | rows], "\n")
   end
 
-  defp most_common_calls([]), do: 1
-
-  defp most_common_calls(profile) do
-    profile
-    |> Enum.frequencies_by(& &1.calls)
-    |> Enum.max_by(fn {calls, count} -> {count, -calls} end)
-    |> elem(0)
-    |> max(1)
-  end
+  defp line(format, args), do: format |> :io_lib.format(args) |> IO.iodata_to_binary()
 end

@@ -161,6 +161,9 @@ impl Executable {
                 values[dead] = None;
             }
         }
+        if profiling {
+            profile::record_run();
+        }
         self.outputs
             .iter()
             .map(|&o| {

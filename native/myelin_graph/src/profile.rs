@@ -14,7 +14,17 @@ use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 static ENABLED: AtomicBool = AtomicBool::new(false);
-static TABLE: Mutex<Option<HashMap<String, StepTotal>>> = Mutex::new(None);
+static TABLE: Mutex<Option<Profile>> = Mutex::new(None);
+
+/// What a stopped profile holds.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Profile {
+    /// Graph runs completed while the profile was on.
+    pub runs: u64,
+    /// Per kind of step, largest total first (from [`stop`]).
+    pub steps: Vec<StepTotal>,
+    by_label: HashMap<String, StepTotal>,
+}
 
 /// The summed time of one kind of step.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -38,21 +48,30 @@ pub fn start() {
     // The flag changes under the table's lock, so concurrent starts and
     // stops cannot leave it on with no table.
     let mut table = table();
-    table.replace(HashMap::new());
+    table.replace(Profile::default());
     ENABLED.store(true, Ordering::Relaxed);
 }
 
-/// Stops timing and returns the totals, largest first (empty if the
-/// profile was not started).
-pub fn stop() -> Vec<StepTotal> {
+/// Stops timing and returns the profile, steps largest first (empty if
+/// the profile was not started).
+pub fn stop() -> Profile {
     let taken = {
         let mut table = table();
         ENABLED.store(false, Ordering::Relaxed);
         table.take()
     };
-    let mut totals: Vec<StepTotal> = taken.unwrap_or_default().into_values().collect();
-    totals.sort_by(|a, b| b.nanos.cmp(&a.nanos).then_with(|| a.label.cmp(&b.label)));
-    totals
+    let mut profile = taken.unwrap_or_default();
+    let mut steps: Vec<StepTotal> = std::mem::take(&mut profile.by_label).into_values().collect();
+    steps.sort_by(|a, b| b.nanos.cmp(&a.nanos).then_with(|| a.label.cmp(&b.label)));
+    profile.steps = steps;
+    profile
+}
+
+/// Counts one completed graph run.
+pub(crate) fn record_run() {
+    if let Some(profile) = table().as_mut() {
+        profile.runs += 1;
+    }
 }
 
 /// Adds one run of the step `label` names.
@@ -60,17 +79,20 @@ pub(crate) fn record(label: String, elapsed: Duration) {
     let nanos = u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX);
     let mut table = table();
     // A run that started before `stop` may finish after it: drop it.
-    let Some(totals) = table.as_mut() else { return };
-    let entry = totals.entry(label).or_insert_with_key(|label| StepTotal {
-        label: label.clone(),
-        calls: 0,
-        nanos: 0,
-    });
+    let Some(profile) = table.as_mut() else { return };
+    let entry = profile
+        .by_label
+        .entry(label)
+        .or_insert_with_key(|label| StepTotal {
+            label: label.clone(),
+            calls: 0,
+            nanos: 0,
+        });
     entry.calls += 1;
     entry.nanos = entry.nanos.saturating_add(nanos);
 }
 
-fn table() -> MutexGuard<'static, Option<HashMap<String, StepTotal>>> {
+fn table() -> MutexGuard<'static, Option<Profile>> {
     // Nothing panics while holding the lock; recover rather than abort.
     TABLE.lock().unwrap_or_else(|e| e.into_inner())
 }
@@ -84,8 +106,9 @@ mod tests {
     /// labels are looked at.
     #[test]
     fn totals_sum_per_label_and_reset_on_start() {
-        let ours = |totals: Vec<StepTotal>| -> Vec<(String, u64, u64)> {
-            totals
+        let ours = |profile: Profile| -> Vec<(String, u64, u64)> {
+            profile
+                .steps
                 .into_iter()
                 .filter(|t| t.label.starts_with("test:"))
                 .map(|t| (t.label, t.calls, t.nanos))
@@ -97,7 +120,10 @@ mod tests {
         record("test: conv [2, 3]".into(), Duration::from_micros(30));
         record("test: add [2]".into(), Duration::from_micros(10));
         record("test: conv [2, 3]".into(), Duration::from_micros(20));
-        let totals = ours(stop());
+        record_run();
+        let profile = stop();
+        assert!(profile.runs >= 1, "runs are counted");
+        let totals = ours(profile);
         assert!(!enabled());
         let expected = [("test: conv [2, 3]", 2, 50_000), ("test: add [2]", 1, 10_000)];
         let expected: Vec<(String, u64, u64)> =

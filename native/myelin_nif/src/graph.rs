@@ -309,14 +309,17 @@ fn profile_start(env: Env) -> Term {
     })
 }
 
-/// Stops timing; returns `[{label, calls, nanoseconds}]`, largest first.
+/// Stops timing; returns `{runs, [{label, calls, nanoseconds}]}`, steps
+/// largest first.
 #[rustler::nif]
 fn profile_stop(env: Env) -> Term {
     run(env, "profile_stop", || {
-        let totals: Vec<(String, u64, u64)> = myelin_graph::profile::stop()
+        let profile = myelin_graph::profile::stop();
+        let steps: Vec<(String, u64, u64)> = profile
+            .steps
             .into_iter()
             .map(|t| (t.label, t.calls, t.nanos))
             .collect();
-        Ok(totals.encode(env))
+        Ok((profile.runs, steps).encode(env))
     })
 }
