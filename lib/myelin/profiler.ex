@@ -17,7 +17,8 @@ defmodule Myelin.Profiler do
          5.219  18.3%    469  conv_kernel_grad [64, 32, 3, 3]
          ...
 
-  A fused elementwise chain shows as `fused(add, max) [128, 32, 26, 26]`.
+  A fused elementwise chain shows as `fused(add, max) [128, 32, 26, 26]`, and
+  a training step's parameter update as `optimizer adam [101770 values]`.
   Eager `Myelin.Tensor` calls outside a graph are not timed, nor are the
   steps that only hand over an input, parameter or constant. While the
   profiler is off, a graph run pays one atomic load for it; while it is on,

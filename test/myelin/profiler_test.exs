@@ -32,6 +32,8 @@ defmodule Myelin.ProfilerTest do
     assert %{calls: 8} = steps["dot [10, 5]"]
     assert %{calls: 4} = steps["fused(add, max) [10, 5]"]
     assert %{calls: 4} = steps["fused(less_equal, select) [10, 5]"]
+    # 6 * 5 + 5 + 5 * 3 + 3 learned values.
+    assert %{calls: 4} = steps["optimizer sgd [53 values]"]
     assert Enum.all?(profile.steps, &(&1.total_us >= 0))
 
     refute Enum.any?(

@@ -74,8 +74,9 @@ pub(crate) fn record_run() {
     }
 }
 
-/// Adds one run of the step `label` names.
-pub(crate) fn record(label: String, elapsed: Duration) {
+/// Adds one run of the step `label` names (the executor's steps, and work
+/// around a run such as a trainer's optimizer update).
+pub fn record(label: String, elapsed: Duration) {
     let nanos = u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX);
     let mut table = table();
     // A run that started before `stop` may finish after it: drop it.

@@ -83,6 +83,18 @@ pub struct Optimizer {
 }
 
 impl Optimizer {
+    /// The rule's name, as `Myelin.Optimizers` names it.
+    pub fn name(&self) -> &'static str {
+        match self.kind {
+            OptimizerKind::Sgd { .. } => "sgd",
+            OptimizerKind::Adam { decoupled: false, .. } => "adam",
+            OptimizerKind::Adam { decoupled: true, .. } => "adamw",
+            OptimizerKind::RmsProp { .. } => "rmsprop",
+            OptimizerKind::Adagrad { .. } => "adagrad",
+            OptimizerKind::Lamb { .. } => "lamb",
+        }
+    }
+
     /// How many state tensors the rule keeps per parameter.
     pub fn slot_count(&self) -> usize {
         match self.kind {

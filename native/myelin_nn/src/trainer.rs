@@ -4,7 +4,8 @@
 
 use crate::optim::Optimizer;
 use myelin_core::{Error, Result, Tensor};
-use myelin_graph::Executable;
+use myelin_graph::{profile, Executable};
+use std::time::Instant;
 
 /// What one step returns to the caller.
 #[derive(Clone, Debug)]
@@ -111,9 +112,15 @@ impl Trainer {
                 others.push(p)
             }
         }
+        let started = profile::enabled().then(Instant::now);
         let result = self
             .optimizer
             .update(&mut learned, grads, &mut self.state, self.step, lr);
+        if let Some(started) = started {
+            let count: usize = learned.iter().map(|p| p.shape().size()).sum();
+            let label = format!("optimizer {} [{count} values]", self.optimizer.name());
+            profile::record(label, started.elapsed());
+        }
         let mut new_states = new_states.iter();
         let (mut learned, mut others) = (learned.into_iter(), others.into_iter());
         for &t in &self.trainable {
