@@ -508,20 +508,30 @@ mod tests {
         let fused = run(&prog, &operands).unwrap();
         assert_eq!(fused.as_bytes().unwrap(), eager.as_bytes().unwrap());
 
+        // A block that starts mid-row of the cycled bias, as a second
+        // thread's does.
+        every_copy_gives(&prog, &operands, &eager, 1000, 700, "");
+    }
+
+    /// Runs one block of `prog` (positions `start..start + len`) with every
+    /// compiled copy of the loop this CPU has, and checks the bits against
+    /// `eager`.
+    fn every_copy_gives(
+        prog: &Program,
+        operands: &[&Tensor],
+        eager: &Tensor,
+        start: usize,
+        len: usize,
+        what: &str,
+    ) {
         let data: Vec<OperandData<f32>> = operands
             .iter()
             .map(|t| {
-                (
-                    t.as_slice::<f32>().unwrap(),
-                    broadcast_of(t.shape(), x.shape()).unwrap(),
-                )
+                let how = broadcast_of(t.shape(), &prog.shape).unwrap();
+                (t.as_slice::<f32>().unwrap(), how)
             })
             .collect();
-        let expected = eager.as_slice::<f32>().unwrap();
-        // A block that starts mid-row of the cycled bias, as a second
-        // thread's does.
-        let (start, len) = (1000, 700);
-        let want = &expected[start..start + len];
+        let want = &eager.as_slice::<f32>().unwrap()[start..start + len];
         let mut scratch = Scratch::new(prog.instrs.len(), &data, len);
         for isa in crate::simd::Isa::available() {
             let mut out = vec![0.0f32; len];
@@ -530,7 +540,8 @@ mod tests {
                 #[inline(always)]
                 || run_block(&prog.instrs, &data, &mut scratch, start, &mut out),
             );
-            assert_eq!(&out[..], want, "{isa:?} copy");
+            let same = out.iter().zip(want).all(|(a, b)| a.to_bits() == b.to_bits());
+            assert!(same, "{what} {isa:?} copy");
         }
     }
 
@@ -575,29 +586,7 @@ mod tests {
             let eager = binary(BinaryOp::Add, &first, &second).unwrap();
             let fused = run(&prog, &operands).unwrap();
             assert_eq!(fused.as_bytes().unwrap(), eager.as_bytes().unwrap(), "{op:?}");
-
-            let data: Vec<OperandData<f32>> = operands
-                .iter()
-                .map(|t| {
-                    (
-                        t.as_slice::<f32>().unwrap(),
-                        broadcast_of(t.shape(), x.shape()).unwrap(),
-                    )
-                })
-                .collect();
-            let (start, len) = (300, 700);
-            let want = &eager.as_slice::<f32>().unwrap()[start..start + len];
-            let mut scratch = Scratch::new(prog.instrs.len(), &data, len);
-            for isa in crate::simd::Isa::available() {
-                let mut out = vec![0.0f32; len];
-                crate::simd::run_on(
-                    isa,
-                    #[inline(always)]
-                    || run_block(&prog.instrs, &data, &mut scratch, start, &mut out),
-                );
-                let same = out.iter().zip(want).all(|(a, b)| a.to_bits() == b.to_bits());
-                assert!(same, "{op:?}, {isa:?} copy");
-            }
+            every_copy_gives(&prog, &operands, &eager, 300, 700, &format!("{op:?}"));
         }
     }
 

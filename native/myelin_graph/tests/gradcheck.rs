@@ -36,17 +36,18 @@ fn build(shapes: &[Vec<usize>], f: &dyn Fn(&mut Graph, &[NodeId]) -> NodeId) -> 
     let y_shape = g.node(y).shape.clone();
     let w = g.constant(tensor(y_shape.dims(), values(y_shape.size(), 99, 0.5, 1.5)));
     let yw = g.binary(BinaryOp::Multiply, y, w).unwrap();
-    let loss = g
-        .add(
-            Op::Reduce {
-                op: ReduceOp::Sum,
-                axes: None,
-                keep_axes: false,
-            },
-            &[yw],
-        )
-        .unwrap();
+    let loss = sum_all(&mut g, yw);
     (g, loss, ps)
+}
+
+/// The sum of every element of `y`.
+fn sum_all(g: &mut Graph, y: NodeId) -> NodeId {
+    let sum = Op::Reduce {
+        op: ReduceOp::Sum,
+        axes: None,
+        keep_axes: false,
+    };
+    g.add(sum, &[y]).unwrap()
 }
 
 fn scalar(t: &Tensor) -> f64 {
@@ -169,16 +170,7 @@ fn max_and_min_against_a_constant() {
             let mut g = Graph::new();
             let x = g.param(Shape::new(vec![3]), DType::F64);
             let y = f(&mut g, &[x]);
-            let loss = g
-                .add(
-                    Op::Reduce {
-                        op: ReduceOp::Sum,
-                        axes: None,
-                        keep_axes: false,
-                    },
-                    &[y],
-                )
-                .unwrap();
+            let loss = sum_all(&mut g, y);
             let dx = grad(&mut g, loss, &[x]).unwrap()[0];
             let exe = Executable::new(g, vec![dx]).unwrap();
             let at = |v: Vec<f64>| {
