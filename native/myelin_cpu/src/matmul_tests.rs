@@ -131,25 +131,20 @@ fn f64_products() {
     assert_eq!(c, vec![7.0, 10.0, 15.0, 22.0]);
 }
 
+/// The panic message of a 2x2 `dot` whose left operand is `lhs` with depth `k`
+/// (the right one is a valid 2-column matrix).
+fn rejection(lhs: Mat<'static, f32>, k: usize) -> String {
+    static B: [f32; 6] = [1.0; 6];
+    let mut c = vec![0.0f32; 4];
+    let caught =
+        std::panic::catch_unwind(move || matmul("dot", 2, 2, k, &mut c, false, lhs, Mat::rows(&B, 2), 1));
+    *caught.unwrap_err().downcast::<String>().unwrap()
+}
+
 #[test]
 fn an_operand_smaller_than_its_shape_panics_with_the_op_name() {
-    let a = [1.0f32; 5];
-    let mut c = vec![0.0f32; 4];
-    let caught = std::panic::catch_unwind(move || {
-        matmul(
-            "dot",
-            2,
-            2,
-            3,
-            &mut c,
-            false,
-            Mat::rows(&a, 3),
-            Mat::rows(&a, 2),
-            1,
-        )
-    });
-    let message = caught.unwrap_err().downcast::<String>().unwrap();
-    assert_eq!(*message, "dot: matrix out of bounds");
+    static A: [f32; 5] = [1.0; 5];
+    assert_eq!(rejection(Mat::rows(&A, 3), 3), "dot: matrix out of bounds");
 }
 
 #[test]
@@ -216,25 +211,11 @@ fn products_give_the_same_bits_on_any_thread_count() {
 
 #[test]
 fn checks_catch_strides_that_overflow() {
-    let a = [1.0f32; 4];
-    let mut c = vec![0.0f32; 4];
-    let caught = std::panic::catch_unwind(move || {
-        matmul(
-            "dot",
-            2,
-            2,
-            2,
-            &mut c,
-            false,
-            Mat {
-                data: &a,
-                rs: usize::MAX / 2,
-                cs: 1,
-            },
-            Mat::rows(&a, 2),
-            1,
-        )
-    });
-    let message = caught.unwrap_err().downcast::<String>().unwrap();
-    assert_eq!(*message, "dot: matrix out of bounds");
+    static A: [f32; 4] = [1.0; 4];
+    let lhs = Mat {
+        data: &A,
+        rs: usize::MAX / 2,
+        cs: 1,
+    };
+    assert_eq!(rejection(lhs, 2), "dot: matrix out of bounds");
 }

@@ -173,9 +173,7 @@ impl Executable {
             })
             .collect()
     }
-}
 
-impl Executable {
     /// Whether a step only hands over a value it was given (not profiled).
     fn is_leaf(&self, step: &Step) -> bool {
         let Step::Node(id) = step else { return false };
