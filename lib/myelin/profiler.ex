@@ -22,7 +22,8 @@ defmodule Myelin.Profiler do
   Eager `Myelin.Tensor` calls outside a graph are not timed, nor are the
   steps that only hand over an input, parameter or constant. While the
   profiler is off, a graph run pays one atomic load for it; while it is on,
-  about a microsecond per step.
+  up to about a microsecond per step (measured: a batch-1 MLP prediction,
+  6 timed steps, took 1.5-5.5 µs more than its 10 µs p50).
   """
 
   @typedoc "One kind of step: its label, how often it ran and its total time."

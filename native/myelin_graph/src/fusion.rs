@@ -182,7 +182,7 @@ fn is_fusable(graph: &Graph, id: NodeId) -> bool {
     }
     // A select's mask is checked by `plan`; its other operands, like every
     // other op's, have the chain's float type.
-    let skip = usize::from(matches!(node.op, Op::Select));
+    let skip = usize::from(matches!(node.op, Op::Select)).min(node.inputs.len());
     let operands_fit = node.inputs[skip..].iter().all(|&i| {
         let input = graph.node(i);
         input.dtype == lane_type && broadcast_of(&input.shape, &node.shape).is_some()
