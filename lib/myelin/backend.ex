@@ -14,8 +14,8 @@ if Code.ensure_loaded?(Nx) do
     `from_nx/1` convert between the two without copying. Every callback
     runs on the engine, except the few listed in `Myelin.Backend.Fallback`,
     which are computed by `Nx.BinaryBackend` explicitly and counted (see
-    `fallback_counts/0`). Complex types are not supported: ops on them
-    raise an `ArgumentError`.
+    `fallback_counts/0`). Complex tensors hold a real engine tensor of
+    (re, im) pairs; `Myelin.Backend.Complex` computes their ops.
 
     Ops run on the calling process's scheduler when small and on dirty
     schedulers when large, as `Myelin.Tensor` ops do.
@@ -28,7 +28,7 @@ if Code.ensure_loaded?(Nx) do
 
     @type t :: %__MODULE__{tensor: Myelin.Tensor.t()}
 
-    alias Myelin.Backend.Fallback
+    alias Myelin.Backend.{Complex, Fallback}
     alias Myelin.Tensor.LinAlg
     alias Myelin.Tensor, as: MT
     alias Nx.Tensor, as: T
@@ -105,6 +105,11 @@ if Code.ensure_loaded?(Nx) do
       end
     end
 
+    # A complex tensor's binary is its pair tensor's (see Myelin.Backend.Complex).
+    def from_nx(%T{type: {:c, _} = type, shape: shape} = t),
+      do:
+        MT.from_binary(Nx.to_binary(t), Complex.part_type(type), shape: Complex.pair_shape(shape))
+
     def from_nx(%T{type: type, shape: shape} = t) do
       real_type!(type, :from_nx)
       MT.from_binary(Nx.to_binary(t), type, shape: shape)
@@ -121,15 +126,46 @@ if Code.ensure_loaded?(Nx) do
     defdelegate fallback_counts(), to: Fallback, as: :counts
 
     # The result of a callback: `t` as `out`, converted to `out`'s type if
-    # the engine produced another (e.g. s64 sums where Nx wants u64).
+    # the engine produced another (e.g. s64 sums where Nx wants u64). For a
+    # complex `out`, `t` is its pair tensor.
     @compile {:inline, to_out: 2}
     defp to_out(%MT{type: type} = t, %T{type: type} = out),
       do: %{out | data: %__MODULE__{tensor: t}}
 
+    defp to_out(%MT{} = pair, %T{type: {:c, _} = type} = out),
+      do: %{out | data: %__MODULE__{tensor: cast(pair, Complex.part_type(type))}}
+
     defp to_out(%MT{} = t, %T{type: type} = out), do: to_out(cast(t, type), out)
 
-    # An operand as a Myelin.Tensor of `type`.
+    # An operand as a Myelin.Tensor of `type`: for a complex `type`, its
+    # pair tensor; a complex operand of a real `type` gives its real part
+    # (Nx's as_type).
+    defp operand(%T{type: {:c, _}} = t, {:c, _} = type),
+      do: t |> from_nx() |> cast(Complex.part_type(type))
+
+    defp operand(%T{} = t, {:c, _} = type), do: t |> from_nx() |> Complex.from_real(type)
+
+    defp operand(%T{type: {:c, _}} = t, type),
+      do: t |> from_nx() |> Complex.parts() |> elem(0) |> cast(type)
+
     defp operand(%T{} = t, type), do: t |> from_nx() |> cast(type)
+
+    # The engine tensor of an operand that must be real.
+    defp real!(%T{type: {:c, _} = type}, op) do
+      raise ArgumentError,
+            "Myelin.Backend.#{op}: expected a real tensor, got a complex one (#{inspect(type)}); " <>
+              "#{op} is not defined for complex numbers"
+    end
+
+    defp real!(%T{} = t, _op), do: from_nx(t)
+
+    # The shape of the engine tensor holding `t` (a complex tensor's pair
+    # tensor has an extra axis of 2).
+    defp engine_shape(%T{type: {:c, _}, shape: shape}), do: Complex.pair_shape(shape)
+    defp engine_shape(%T{shape: shape}), do: shape
+
+    defp complex?(%T{type: {:c, _}}), do: true
+    defp complex?(_), do: false
 
     defp cast(%MT{type: type} = t, type), do: t
 
@@ -143,8 +179,7 @@ if Code.ensure_loaded?(Nx) do
 
     defp real_type!({:c, _} = type, op) do
       raise ArgumentError,
-            "Myelin.Backend.#{op}: complex types such as #{inspect(type)} are not supported yet; " <>
-              "use Nx.BinaryBackend for complex tensors"
+            "Myelin.Backend.#{op}: expected a real type, got #{inspect(type)}"
     end
 
     defp real_type!(type, _op) when type in @engine_types, do: type
@@ -171,26 +206,49 @@ if Code.ensure_loaded?(Nx) do
     end
 
     @impl true
+    def constant(%T{type: {:c, _} = type, shape: shape} = out, number, _opts),
+      do: Complex.constant(shape, number, type) |> to_out(out)
+
     def constant(%T{type: type, shape: shape} = out, number, _opts) do
       real_type!(type, :constant)
 
       if is_struct(number, Complex),
-        do: raise(ArgumentError, "Myelin.Backend.constant: complex numbers are not supported yet")
+        do:
+          raise(
+            ArgumentError,
+            "Myelin.Backend.constant: expected a real number for type #{inspect(type)}, got #{inspect(number)}"
+          )
 
       MT.full(shape, number, type: type) |> to_out(out)
     end
 
     @impl true
+    def from_binary(%T{type: {:c, _} = type, shape: shape} = out, binary, _opts) do
+      MT.from_binary(IO.iodata_to_binary(binary), Complex.part_type(type),
+        shape: Complex.pair_shape(shape)
+      )
+      |> to_out(out)
+    end
+
     def from_binary(%T{type: type, shape: shape} = out, binary, _opts) do
       real_type!(type, :from_binary)
       MT.from_binary(IO.iodata_to_binary(binary), type, shape: shape) |> to_out(out)
     end
 
     @impl true
+    def eye(%T{type: {:c, _} = type, shape: shape} = out, _opts),
+      do: MT.eye(shape, type: Complex.part_type(type)) |> Complex.from_real(type) |> to_out(out)
+
     def eye(%T{type: type, shape: shape} = out, _opts),
       do: MT.eye(shape, type: real_type!(type, :eye)) |> to_out(out)
 
     @impl true
+    def iota(%T{type: {:c, _} = type, shape: shape} = out, axis, _opts) do
+      MT.iota(shape, axis: axis, type: Complex.part_type(type))
+      |> Complex.from_real(type)
+      |> to_out(out)
+    end
+
     def iota(%T{type: type, shape: shape} = out, axis, _opts),
       do: MT.iota(shape, axis: axis, type: real_type!(type, :iota)) |> to_out(out)
 
@@ -228,8 +286,9 @@ if Code.ensure_loaded?(Nx) do
     end
 
     @impl true
-    def to_batched(%T{shape: out_shape} = out, %T{shape: shape} = tensor, opts) do
-      t = from_nx(tensor)
+    def to_batched(%T{shape: out_shape} = out, %T{} = tensor, opts) do
+      # Slices the engine tensor (for a complex tensor, its pair tensor).
+      %MT{shape: shape} = t = from_nx(tensor)
       batch = elem(out_shape, 0)
       total = elem(shape, 0)
       full = div(total, batch)
@@ -260,25 +319,38 @@ if Code.ensure_loaded?(Nx) do
 
     @impl true
     def bitcast(%T{type: type} = out, tensor),
-      do: tensor |> from_nx() |> MT.bitcast(real_type!(type, :bitcast)) |> to_out(out)
+      do: tensor |> real!(:bitcast) |> MT.bitcast(real_type!(type, :bitcast)) |> to_out(out)
 
     @impl true
-    def reshape(%T{shape: shape} = out, tensor),
-      do: tensor |> from_nx() |> MT.reshape(shape) |> to_out(out)
+    def reshape(out, tensor),
+      do: tensor |> from_nx() |> MT.reshape(engine_shape(out)) |> to_out(out)
 
     @impl true
-    def squeeze(%T{shape: shape} = out, tensor, _axes),
-      do: tensor |> from_nx() |> MT.reshape(shape) |> to_out(out)
+    def squeeze(out, tensor, _axes),
+      do: tensor |> from_nx() |> MT.reshape(engine_shape(out)) |> to_out(out)
 
     @impl true
+    def broadcast(%T{type: {:c, _} = type} = out, tensor, shape, axes) do
+      tensor
+      |> operand(type)
+      |> MT.broadcast(Complex.pair_shape(shape), axes: axes ++ [tuple_size(shape)])
+      |> to_out(out)
+    end
+
     def broadcast(%T{type: type} = out, tensor, shape, axes),
       do: tensor |> operand(type) |> MT.broadcast(shape, axes: axes) |> to_out(out)
 
     @impl true
-    def transpose(out, tensor, axes),
-      do: tensor |> from_nx() |> MT.transpose(axes: axes) |> to_out(out)
+    def transpose(out, tensor, axes) do
+      # A pair tensor's last axis stays last.
+      axes = if complex?(out), do: axes ++ [length(axes)], else: axes
+      tensor |> from_nx() |> MT.transpose(axes: axes) |> to_out(out)
+    end
 
     @impl true
+    def pad(%T{type: {:c, _} = type} = out, tensor, pad_value, config),
+      do: Complex.pad(operand(tensor, type), operand(pad_value, type), config) |> to_out(out)
+
     def pad(%T{type: type} = out, tensor, pad_value, config),
       do: tensor |> operand(type) |> MT.pad(operand(pad_value, type), config) |> to_out(out)
 
@@ -293,12 +365,19 @@ if Code.ensure_loaded?(Nx) do
     @impl true
     def slice(%T{} = out, %T{shape: shape} = tensor, starts, lengths, strides) do
       starts = clamp_starts(starts, shape, lengths)
+
+      {starts, lengths, strides} =
+        if complex?(out),
+          do: {starts ++ [0], lengths ++ [2], strides ++ [1]},
+          else: {starts, lengths, strides}
+
       tensor |> from_nx() |> MT.slice(starts, lengths, strides: strides) |> to_out(out)
     end
 
     @impl true
     def put_slice(%T{type: type} = out, %T{shape: shape} = tensor, starts, slice) do
       starts = clamp_starts(starts, shape, Tuple.to_list(slice.shape))
+      starts = if complex?(out), do: starts ++ [0], else: starts
       tensor |> operand(type) |> MT.put_slice(starts, operand(slice, type)) |> to_out(out)
     end
 
@@ -318,14 +397,19 @@ if Code.ensure_loaded?(Nx) do
       do: tensor |> from_nx() |> MT.take(from_nx(indices), axis: axis) |> to_out(out)
 
     @impl {:take_along_axis, 4} in @nx_callbacks
-    def take_along_axis(out, tensor, indices, axis),
-      do: tensor |> from_nx() |> MT.take_along_axis(from_nx(indices), axis: axis) |> to_out(out)
+    def take_along_axis(out, tensor, indices, axis) do
+      if complex?(tensor),
+        do: tensor |> from_nx() |> Complex.take_along_axis(from_nx(indices), axis) |> to_out(out),
+        else:
+          tensor |> from_nx() |> MT.take_along_axis(from_nx(indices), axis: axis) |> to_out(out)
+    end
 
     @impl true
     def gather(out, tensor, indices, opts) do
       t = from_nx(tensor)
       axes = opts[:axes]
-      all_axes = Nx.axes(tensor)
+      # The engine tensor's axes (a pair tensor's pair axis stays last).
+      all_axes = Enum.to_list(0..(MT.rank(t) - 1))
       # The engine indexes leading axes: move the indexed ones first.
       t =
         if List.starts_with?(all_axes, axes),
@@ -347,7 +431,7 @@ if Code.ensure_loaded?(Nx) do
       t = operand(target, type)
       updates = operand(updates, type)
       axes = opts[:axes]
-      all_axes = Nx.axes(target)
+      all_axes = Enum.to_list(0..(MT.rank(t) - 1))
 
       if is_nil(axes) or List.starts_with?(all_axes, axes) do
         fun.(t, from_nx(indices), updates) |> to_out(out)
@@ -365,13 +449,19 @@ if Code.ensure_loaded?(Nx) do
     end
 
     @impl true
-    def select(%T{type: type} = out, pred, on_true, on_false),
-      do: MT.select(from_nx(pred), operand(on_true, type), operand(on_false, type)) |> to_out(out)
+    def select(%T{type: type} = out, pred, on_true, on_false) do
+      select = if complex?(out), do: &Complex.select/3, else: &MT.select/3
+
+      select.(real!(pred, :select), operand(on_true, type), operand(on_false, type))
+      |> to_out(out)
+    end
 
     @impl true
-    def clip(%T{type: type} = out, tensor, min, max),
-      do:
-        tensor |> operand(type) |> MT.clip(operand(min, type), operand(max, type)) |> to_out(out)
+    def clip(%T{type: type} = out, tensor, min, max) do
+      real!(tensor, :clip)
+
+      tensor |> operand(type) |> MT.clip(operand(min, type), operand(max, type)) |> to_out(out)
+    end
 
     ## Element-wise ops
 
@@ -386,16 +476,53 @@ if Code.ensure_loaded?(Nx) do
 
     for op <- @arithmetic_ops do
       @impl true
+      def unquote(op)(%T{type: {:c, _}} = out, a, b), do: complex_binary(unquote(op), out, a, b)
+
       def unquote(op)(%T{type: type} = out, a, b),
         do: binary(unquote(op), out, operand(a, type), operand(b, type))
     end
 
+    # Complex sums and differences add the pair tensors; products,
+    # quotients and powers are composed by Myelin.Backend.Complex.
+    defp complex_binary(op, %T{type: type} = out, a, b) when op in [:add, :subtract],
+      do: binary(op, out, operand(a, type), operand(b, type))
+
+    # Complex.multiply scales by a real operand (which keeps the sign of a
+    # zero part as BinaryBackend does).
+    defp complex_binary(:multiply, %T{type: type} = out, %T{type: {:c, _}} = a, %T{} = b)
+         when elem(b.type, 0) != :c,
+         do: Complex.multiply_real(operand(a, type), from_nx(b)) |> to_out(out)
+
+    defp complex_binary(:multiply, %T{type: type} = out, %T{} = a, %T{type: {:c, _}} = b)
+         when elem(a.type, 0) != :c,
+         do: Complex.multiply_real(operand(b, type), from_nx(a)) |> to_out(out)
+
+    defp complex_binary(op, %T{type: type} = out, a, b) when op in [:multiply, :divide, :pow],
+      do: Complex |> apply(op, [operand(a, type), operand(b, type)]) |> to_out(out)
+
+    defp complex_binary(op, %T{type: type}, _a, _b), do: no_complex!(op, type)
+
     for op <- @comparison_ops do
       @impl true
-      def unquote(op)(out, a, b) do
-        type = Nx.Type.merge(a.type, b.type)
-        binary(unquote(op), out, operand(a, type), operand(b, type))
+      def unquote(op)(out, a, b), do: comparison(unquote(op), out, a, b)
+    end
+
+    defp comparison(op, out, a, b) do
+      case Nx.Type.merge(a.type, b.type) do
+        {:c, _} = type when op in [:equal, :not_equal] ->
+          Complex.compare(op, operand(a, type), operand(b, type)) |> to_out(out)
+
+        {:c, _} = type ->
+          no_complex!(op, type)
+
+        type ->
+          binary(op, out, operand(a, type), operand(b, type))
       end
+    end
+
+    defp no_complex!(op, type) do
+      raise ArgumentError,
+            "Myelin.Backend.#{op}: #{op} is not defined for complex numbers, got #{inspect(type)}"
     end
 
     defp binary(op, %T{shape: shape} = out, a, b) do
@@ -417,8 +544,29 @@ if Code.ensure_loaded?(Nx) do
     @impl {:logical_not, 2} in @nx_callbacks
     def logical_not(out, tensor), do: unary(:logical_not, out, tensor)
 
-    # Float results are computed in the output type (so an integer input to
-    # exp is converted first, as in Nx); other results from the input as is.
+    # Complex results (and |z|, is_nan, is_infinity of complex inputs) are
+    # composed by Myelin.Backend.Complex. Float results are computed in the
+    # output type (so an integer input to exp is converted first, as in
+    # Nx); other results from the input as is.
+    defp unary(op, %T{type: {:c, _} = type} = out, %T{} = tensor) do
+      if op in Complex.unary_ops(),
+        do: Complex.unary(op, operand(tensor, type)) |> to_out(out),
+        else: no_complex!(op, type)
+    end
+
+    defp unary(op, out, %T{type: {:c, _} = type} = tensor) do
+      case op do
+        :abs ->
+          tensor |> from_nx() |> Complex.magnitude() |> to_out(out)
+
+        op when op in [:is_nan, :is_infinity] ->
+          Complex.predicate(op, from_nx(tensor)) |> to_out(out)
+
+        _ ->
+          no_complex!(op, type)
+      end
+    end
+
     defp unary(op, %T{type: type} = out, %T{} = tensor) do
       t = if Nx.Type.float?(type), do: operand(tensor, type), else: from_nx(tensor)
       dispatch(MT.size(t), :unary, :unary_dirty, [op, t.ref]) |> to_out(out)
@@ -427,12 +575,16 @@ if Code.ensure_loaded?(Nx) do
     # Real tensors are their own real part and conjugate; their imaginary
     # part is zero.
     @impl true
+    def conjugate(%T{type: {:c, _}} = out, tensor), do: unary(:conjugate, out, tensor)
     def conjugate(%T{type: type} = out, tensor), do: operand(tensor, type) |> to_out(out)
 
     @impl true
     def real(%T{type: type} = out, tensor), do: operand(tensor, type) |> to_out(out)
 
     @impl true
+    def imag(%T{type: type} = out, %T{type: {:c, _}} = tensor),
+      do: tensor |> from_nx() |> Complex.parts() |> elem(1) |> cast(type) |> to_out(out)
+
     def imag(%T{type: type, shape: shape} = out, _tensor),
       do: MT.full(shape, 0, type: real_type!(type, :imag)) |> to_out(out)
 
@@ -440,42 +592,76 @@ if Code.ensure_loaded?(Nx) do
 
     for op <- [:sum, :product, :all, :any, :reduce_max, :reduce_min] do
       @impl true
-      def unquote(op)(out, tensor, opts) do
-        t = from_nx(tensor)
-        args = [unquote(op), t.ref, opts[:axes], opts[:keep_axes] || false]
-        dispatch(MT.size(t), :reduce, :reduce_dirty, args) |> to_out(out)
+      def unquote(op)(out, tensor, opts), do: reduce(unquote(op), out, tensor, opts)
+    end
+
+    # A complex sum adds the pair tensor over the tensor's own axes; a
+    # product multiplies in rounds (Complex.product); all/any test for
+    # non-zero elements.
+    defp reduce(op, out, %T{type: {:c, _} = type} = tensor, opts) do
+      pair = from_nx(tensor)
+      axes = opts[:axes] || Nx.axes(tensor)
+      keep_axes = opts[:keep_axes] || false
+
+      case op do
+        :sum ->
+          engine_reduce(:sum, out, pair, axes, keep_axes)
+
+        :product ->
+          Complex.product(pair, axes, keep_axes) |> to_out(out)
+
+        op when op in [:all, :any] ->
+          engine_reduce(op, out, Complex.nonzero(pair), axes, keep_axes)
+
+        _ ->
+          no_complex!(op, type)
       end
     end
+
+    defp reduce(op, out, tensor, opts),
+      do: engine_reduce(op, out, from_nx(tensor), opts[:axes], opts[:keep_axes] || false)
+
+    defp engine_reduce(op, out, %MT{} = t, axes, keep_axes),
+      do:
+        dispatch(MT.size(t), :reduce, :reduce_dirty, [op, t.ref, axes, keep_axes]) |> to_out(out)
 
     for op <- [:argmax, :argmin] do
       @impl true
       def unquote(op)(out, tensor, opts) do
         opts = Keyword.take(opts, [:axis, :tie_break, :keep_axis])
-        tensor |> from_nx() |> MT.unquote(op)(opts) |> to_out(out)
+        tensor |> real!(unquote(op)) |> MT.unquote(op)(opts) |> to_out(out)
       end
     end
 
     for op <- [:cumulative_sum, :cumulative_product, :cumulative_min, :cumulative_max] do
       @impl {op, 3} in @nx_callbacks
+      # A complex running sum adds pair tensors along the same axis.
       def unquote(op)(out, tensor, opts) do
         opts = Keyword.take(opts, [:axis, :reverse])
-        tensor |> from_nx() |> MT.unquote(op)(opts) |> to_out(out)
+
+        t =
+          if unquote(op) == :cumulative_sum, do: from_nx(tensor), else: real!(tensor, unquote(op))
+
+        t |> MT.unquote(op)(opts) |> to_out(out)
       end
     end
 
     @impl true
     def sort(out, tensor, opts),
-      do: tensor |> from_nx() |> MT.sort(Keyword.take(opts, [:axis, :direction])) |> to_out(out)
+      do:
+        tensor |> real!(:sort) |> MT.sort(Keyword.take(opts, [:axis, :direction])) |> to_out(out)
 
     @impl true
     def argsort(%T{type: type} = out, tensor, opts) do
       opts = opts |> Keyword.take([:axis, :direction]) |> Keyword.put(:type, type)
-      tensor |> from_nx() |> MT.argsort(opts) |> to_out(out)
+      tensor |> real!(:argsort) |> MT.argsort(opts) |> to_out(out)
     end
 
     @impl true
     def dot(%T{type: type} = out, a, contract_a, batch_a, b, contract_b, batch_b) do
-      MT.dot(operand(a, type), contract_a, batch_a, operand(b, type), contract_b, batch_b)
+      dot = if complex?(out), do: &Complex.dot/6, else: &MT.dot/6
+
+      dot.(operand(a, type), contract_a, batch_a, operand(b, type), contract_b, batch_b)
       |> to_out(out)
     end
 
@@ -488,17 +674,21 @@ if Code.ensure_loaded?(Nx) do
     # computed by the fallback.
     def conv(%T{type: type} = out, t, k, opts) do
       if engine_conv?(t, opts) do
-        input = t |> operand(type) |> permute(opts[:input_permutation])
-        kernel = k |> operand(type) |> permute(opts[:kernel_permutation])
-
         conv_opts =
           Keyword.take(opts, [:strides, :padding, :input_dilation, :kernel_dilation]) ++
             [feature_group_size: opts[:feature_group_size]]
 
-        input
-        |> MT.conv(kernel, conv_opts)
-        |> permute(inverse_permutation(opts[:output_permutation]))
-        |> to_out(out)
+        # One real convolution, permutations included; a complex one is four
+        # of them on the parts.
+        real_conv = fn input, kernel ->
+          input
+          |> permute(opts[:input_permutation])
+          |> MT.conv(permute(kernel, opts[:kernel_permutation]), conv_opts)
+          |> permute(inverse_permutation(opts[:output_permutation]))
+        end
+
+        conv = if complex?(out), do: &Complex.conv(&1, &2, real_conv), else: real_conv
+        conv.(operand(t, type), operand(k, type)) |> to_out(out)
       else
         Fallback.run(:conv, [out, t, k, opts])
       end
@@ -528,7 +718,7 @@ if Code.ensure_loaded?(Nx) do
       @impl true
       def unquote(op)(out, tensor, window_dimensions, opts) do
         opts = Keyword.take(opts, [:strides, :padding, :window_dilations])
-        unquote(fun).(from_nx(tensor), window_dimensions, opts) |> to_out(out)
+        unquote(fun).(real!(tensor, unquote(op)), window_dimensions, opts) |> to_out(out)
       end
     end
 
@@ -539,7 +729,7 @@ if Code.ensure_loaded?(Nx) do
       @impl true
       def unquote(op)(%T{type: type} = out, tensor, source, init_value, window_dimensions, opts) do
         opts = Keyword.take(opts, [:strides, :padding, :window_dilations])
-        args = [from_nx(tensor), operand(source, type), operand(init_value, type)]
+        args = [real!(tensor, unquote(op)), operand(source, type), operand(init_value, type)]
         apply(unquote(fun), args ++ [window_dimensions, opts]) |> to_out(out)
       end
     end
@@ -548,6 +738,9 @@ if Code.ensure_loaded?(Nx) do
 
     @impl {:lu, 3} in @nx_callbacks
     # p has the input's type, l and u its float type.
+    # A complex matrix's LU is the fallback's (the engine's is real).
+    def lu(out, %T{type: {:c, _}} = tensor, opts), do: Fallback.run(:lu, [out, tensor, opts])
+
     def lu({p, %T{type: type} = l, u}, tensor, opts) do
       {mp, ml, mu} = tensor |> operand(type) |> LinAlg.lu(Keyword.take(opts, [:eps]))
       {to_out(mp, p), to_out(ml, l), to_out(mu, u)}
@@ -556,11 +749,14 @@ if Code.ensure_loaded?(Nx) do
     @impl true
     def triangular_solve(%T{type: type} = out, a, b, opts) do
       opts = Keyword.take(opts, [:lower, :left_side, :transform_a])
+      real!(a, :triangular_solve)
+      real!(b, :triangular_solve)
       LinAlg.triangular_solve(operand(a, type), operand(b, type), opts) |> to_out(out)
     end
 
     @impl {:eigh, 3} in @nx_callbacks
     def eigh({%T{type: type} = values, vectors}, tensor, opts) do
+      real!(tensor, :eigh)
       {mv, mq} = tensor |> operand(type) |> LinAlg.eigh(Keyword.take(opts, [:eps, :max_iter]))
       {to_out(mv, values), to_out(mq, vectors)}
     end
@@ -593,9 +789,20 @@ if Code.ensure_loaded?(Nx) do
       end
     end
 
+    ## Fourier transforms
+
+    for kind <- [:fft, :ifft] do
+      @impl true
+      # On the engine's fft kernel; the input becomes complex first.
+      def unquote(kind)(%T{type: type} = out, tensor, opts) do
+        Complex.fft(unquote(kind), operand(tensor, type), opts[:axis], opts[:length], opts[:eps])
+        |> to_out(out)
+      end
+    end
+
     @impl {:stack, 3} in @nx_callbacks
-    def stack(%T{type: type, shape: shape} = out, tensors, axis) do
-      one = put_elem(shape, axis, 1)
+    def stack(%T{type: type} = out, tensors, axis) do
+      one = out |> engine_shape() |> put_elem(axis, 1)
 
       tensors
       |> Enum.map(&(&1 |> operand(type) |> MT.reshape(one)))

@@ -118,6 +118,10 @@ defmodule Myelin.Native do
   def clip(_t, _min, _max), do: nif_error()
   def clip_dirty(_t, _min, _max), do: nif_error()
 
+  # spectral.rs
+  def fft(_ref, _inverse, _eps), do: nif_error()
+  def fft_dirty(_ref, _inverse, _eps), do: nif_error()
+
   # reduction.rs
   def reduce(_op, _ref, _axes, _keep_axes), do: nif_error()
   def reduce_dirty(_op, _ref, _axes, _keep_axes), do: nif_error()

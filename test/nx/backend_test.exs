@@ -223,14 +223,6 @@ if Code.ensure_loaded?(Nx) do
       end
     end
 
-    test "complex types raise a clear error" do
-      assert_raise ArgumentError,
-                   ~r/complex types such as \{:c, 64\} are not supported yet/,
-                   fn ->
-                     Nx.tensor([1, 2], type: :c64, backend: Backend)
-                   end
-    end
-
     test "inspect prints as BinaryBackend does" do
       t = Nx.iota({2, 3}, type: :f32, names: [:x, nil])
       assert inspect(my(t)) == inspect(t)

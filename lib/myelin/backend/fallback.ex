@@ -9,8 +9,8 @@ if Code.ensure_loaded?(Nx) do
     | op | why |
     |---|---|
     | `reduce/5`, `window_reduce/6`, `map/4` | they call a user's Elixir function per element |
-    | `fft/3`, `ifft/3` | need complex types, not yet in the engine (they raise) |
     | `conv/4` with `batch_group_size` above 1, negative padding, or more than 3 spatial axes | the engine's convolution does not cover them |
+    | `lu/3` of a complex matrix | the engine's LU is real |
 
     Nothing else falls back. `lu`, `triangular_solve` and `eigh` run on the
     engine (`Myelin.Tensor.LinAlg`); the rest of `Nx.LinAlg` (qr, cholesky,
@@ -20,9 +20,9 @@ if Code.ensure_loaded?(Nx) do
 
     alias Nx.Tensor, as: T
 
-    @ops [reduce: 5, window_reduce: 6, map: 4, fft: 3, ifft: 3]
+    @ops [reduce: 5, window_reduce: 6, map: 4]
     # Callbacks that fall back only for some options.
-    @partial [:conv]
+    @partial [:conv, :lu]
     @index (Keyword.keys(@ops) ++ @partial) |> Enum.with_index(1) |> Map.new()
 
     @doc "The callbacks computed entirely by the fallback, as `{name, arity}`."
@@ -66,13 +66,7 @@ if Code.ensure_loaded?(Nx) do
 
     defp to_binary_backend(other), do: other
 
-    defp back(%T{type: {:c, _} = type}, op) do
-      raise ArgumentError,
-            "Myelin.Backend.#{op}: complex results (#{inspect(type)}) are not supported yet; " <>
-              "use Nx.BinaryBackend for complex tensors"
-    end
-
-    defp back(%T{} = t, _op), do: Myelin.Backend.to_nx(Myelin.Backend.from_nx(t), names: t.names)
+    defp back(%T{} = t, _op), do: %{t | data: %Myelin.Backend{tensor: Myelin.Backend.from_nx(t)}}
 
     defp back(tuple, op) when is_tuple(tuple),
       do: tuple |> Tuple.to_list() |> Enum.map(&back(&1, op)) |> List.to_tuple()

@@ -28,6 +28,7 @@ mod nn;
 mod reduction;
 mod resource;
 mod route;
+mod spectral;
 mod train;
 
 /// Large tensor buffers are recycled instead of returned to the OS on every
