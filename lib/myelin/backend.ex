@@ -28,7 +28,7 @@ if Code.ensure_loaded?(Nx) do
 
     @type t :: %__MODULE__{tensor: Myelin.Tensor.t()}
 
-    alias Myelin.Backend.{Complex, Fallback}
+    alias Myelin.Backend.{Complex, Fallback, Float8, SubByte}
     alias Myelin.Tensor.LinAlg
     alias Myelin.Tensor, as: MT
     alias Nx.Tensor, as: T
@@ -48,6 +48,9 @@ if Code.ensure_loaded?(Nx) do
       Nx.Block.CumulativeMin => :cumulative_min,
       Nx.Block.CumulativeMax => :cumulative_max
     }
+
+    @f8_types [{:f, 8}, {:f8_e4m3fn, 8}]
+    @sub_byte_types [{:s, 2}, {:s, 4}, {:u, 2}, {:u, 4}]
 
     @scalar_cache {__MODULE__, :scalars}
     @scalar_cache_size 64
@@ -88,8 +91,8 @@ if Code.ensure_loaded?(Nx) do
     # scalars, one per call. Each process keeps the engine scalars it has
     # made (they are immutable), so a number costs a map lookup instead of
     # a NIF call; the cache is bounded.
-    def from_nx(%T{shape: {}, type: {kind, _} = type, data: %Nx.BinaryBackend{state: bin}})
-        when kind != :c and is_binary(bin) do
+    def from_nx(%T{shape: {}, type: {kind, bits} = type, data: %Nx.BinaryBackend{state: bin}})
+        when kind != :c and bits > 8 and is_binary(bin) do
       key = {type, bin}
       cache = Process.get(@scalar_cache, %{})
 
@@ -109,6 +112,14 @@ if Code.ensure_loaded?(Nx) do
     def from_nx(%T{type: {:c, _} = type, shape: shape} = t),
       do:
         MT.from_binary(Nx.to_binary(t), Complex.part_type(type), shape: Complex.pair_shape(shape))
+
+    # An f8 tensor holds f32 values on the f8 grid (see Myelin.Backend.Float8).
+    def from_nx(%T{type: type, shape: shape} = t) when type in @f8_types,
+      do: Float8.from_binary(Nx.to_binary(t), type, shape)
+
+    # A sub-byte tensor holds 8-bit integers (see Myelin.Backend.SubByte).
+    def from_nx(%T{type: type, shape: shape} = t) when type in @sub_byte_types,
+      do: SubByte.unpack(Nx.to_binary(t), type, shape)
 
     def from_nx(%T{type: type, shape: shape} = t) do
       real_type!(type, :from_nx)
@@ -131,6 +142,12 @@ if Code.ensure_loaded?(Nx) do
     @compile {:inline, to_out: 2}
     defp to_out(%MT{type: type} = t, %T{type: type} = out),
       do: %{out | data: %__MODULE__{tensor: t}}
+
+    defp to_out(%MT{} = t, %T{type: type} = out) when type in @f8_types,
+      do: %{out | data: %__MODULE__{tensor: Float8.round(t, type)}}
+
+    defp to_out(%MT{} = t, %T{type: type} = out) when type in @sub_byte_types,
+      do: %{out | data: %__MODULE__{tensor: SubByte.wrap(t, type)}}
 
     defp to_out(%MT{} = pair, %T{type: {:c, _} = type} = out),
       do: %{out | data: %__MODULE__{tensor: cast(pair, Complex.part_type(type))}}
@@ -168,11 +185,18 @@ if Code.ensure_loaded?(Nx) do
     defp complex?(_), do: false
 
     defp cast(%MT{type: type} = t, type), do: t
+    defp cast(%MT{} = t, type) when type in @f8_types, do: Float8.round(t, type)
+    defp cast(%MT{} = t, type) when type in @sub_byte_types, do: SubByte.wrap(t, type)
 
     defp cast(%MT{} = t, type) do
       real_type!(type, :as_type)
       MT.as_type(t, type)
     end
+
+    # The engine type computing for `type` (f32 for the f8 types).
+    defp engine_type(type, _op) when type in @f8_types, do: {:f, 32}
+    defp engine_type(type, _op) when type in @sub_byte_types, do: SubByte.engine_type(type)
+    defp engine_type(type, op), do: real_type!(type, op)
 
     @engine_types for k <- [:u, :s], b <- [8, 16, 32, 64], do: {k, b}
     @engine_types @engine_types ++ [{:f, 16}, {:bf, 16}, {:f, 32}, {:f, 64}]
@@ -210,7 +234,7 @@ if Code.ensure_loaded?(Nx) do
       do: Complex.constant(shape, number, type) |> to_out(out)
 
     def constant(%T{type: type, shape: shape} = out, number, _opts) do
-      real_type!(type, :constant)
+      type = engine_type(type, :constant)
 
       if is_struct(number, Complex),
         do:
@@ -230,17 +254,27 @@ if Code.ensure_loaded?(Nx) do
       |> to_out(out)
     end
 
+    def from_binary(%T{type: type, shape: shape} = out, binary, _opts) when type in @f8_types,
+      do: binary |> IO.iodata_to_binary() |> Float8.from_binary(type, shape) |> to_out(out)
+
+    def from_binary(%T{type: type, shape: shape} = out, bits, _opts)
+        when type in @sub_byte_types,
+        do: bits |> bitstring() |> SubByte.unpack(type, shape) |> to_out(out)
+
     def from_binary(%T{type: type, shape: shape} = out, binary, _opts) do
       real_type!(type, :from_binary)
       MT.from_binary(IO.iodata_to_binary(binary), type, shape: shape) |> to_out(out)
     end
+
+    defp bitstring(bits) when is_bitstring(bits), do: bits
+    defp bitstring(iodata), do: :erlang.list_to_bitstring(iodata)
 
     @impl true
     def eye(%T{type: {:c, _} = type, shape: shape} = out, _opts),
       do: MT.eye(shape, type: Complex.part_type(type)) |> Complex.from_real(type) |> to_out(out)
 
     def eye(%T{type: type, shape: shape} = out, _opts),
-      do: MT.eye(shape, type: real_type!(type, :eye)) |> to_out(out)
+      do: MT.eye(shape, type: engine_type(type, :eye)) |> to_out(out)
 
     @impl true
     def iota(%T{type: {:c, _} = type, shape: shape} = out, axis, _opts) do
@@ -250,7 +284,7 @@ if Code.ensure_loaded?(Nx) do
     end
 
     def iota(%T{type: type, shape: shape} = out, axis, _opts),
-      do: MT.iota(shape, axis: axis, type: real_type!(type, :iota)) |> to_out(out)
+      do: MT.iota(shape, axis: axis, type: engine_type(type, :iota)) |> to_out(out)
 
     ## Memory and transfer
 
@@ -271,8 +305,13 @@ if Code.ensure_loaded?(Nx) do
       do: backend.from_binary(tensor, MT.to_binary(from_nx(tensor)), opts)
 
     @impl true
-    def to_binary(%T{type: {_, bits}} = tensor, limit) do
-      binary = MT.to_binary(from_nx(tensor))
+    def to_binary(%T{type: type} = tensor, limit) when type in @sub_byte_types,
+      do: tensor |> from_nx() |> SubByte.pack(type, limit)
+
+    def to_binary(%T{type: {_, bits} = type} = tensor, limit) do
+      t = from_nx(tensor)
+      t = if type in @f8_types, do: Float8.encode(t, type), else: t
+      binary = MT.to_binary(t)
       bytes = limit * div(bits, 8)
       if byte_size(binary) <= bytes, do: binary, else: binary_part(binary, 0, bytes)
     end
@@ -318,6 +357,12 @@ if Code.ensure_loaded?(Nx) do
     def as_type(%T{type: type} = out, tensor), do: operand(tensor, type) |> to_out(out)
 
     @impl true
+    # f8 and sub-byte types go through Nx's bits.
+    def bitcast(%T{type: type} = out, %T{type: from} = tensor)
+        when type in @f8_types or type in @sub_byte_types or from in @f8_types or
+               from in @sub_byte_types,
+        do: from_binary(out, to_binary(tensor, Nx.size(tensor)), [])
+
     def bitcast(%T{type: type} = out, tensor),
       do: tensor |> real!(:bitcast) |> MT.bitcast(real_type!(type, :bitcast)) |> to_out(out)
 
@@ -586,7 +631,7 @@ if Code.ensure_loaded?(Nx) do
       do: tensor |> from_nx() |> Complex.parts() |> elem(1) |> cast(type) |> to_out(out)
 
     def imag(%T{type: type, shape: shape} = out, _tensor),
-      do: MT.full(shape, 0, type: real_type!(type, :imag)) |> to_out(out)
+      do: MT.full(shape, 0, type: engine_type(type, :imag)) |> to_out(out)
 
     ## Reductions
 
@@ -747,11 +792,27 @@ if Code.ensure_loaded?(Nx) do
     end
 
     @impl true
+    # Complex systems are solved by the fallback (the engine's solver is real).
+    def triangular_solve(%T{type: {:c, _}} = out, a, b, opts),
+      do: Fallback.run(:triangular_solve, [out, a, b, opts])
+
     def triangular_solve(%T{type: type} = out, a, b, opts) do
       opts = Keyword.take(opts, [:lower, :left_side, :transform_a])
-      real!(a, :triangular_solve)
-      real!(b, :triangular_solve)
-      LinAlg.triangular_solve(operand(a, type), operand(b, type), opts) |> to_out(out)
+      # Nx 0.13's :conjugate conjugates a without transposing: a real a as is.
+      opts =
+        if opts[:transform_a] == :conjugate,
+          do: Keyword.put(opts, :transform_a, :none),
+          else: opts
+
+      try do
+        LinAlg.triangular_solve(operand(a, type), operand(b, type), opts) |> to_out(out)
+      rescue
+        # Nx's own message, which Nx code (and Nx's doctests) match on.
+        e in ArgumentError ->
+          if e.message =~ "can't solve for singular matrix",
+            do: reraise(ArgumentError, "can't solve for singular matrix", __STACKTRACE__),
+            else: reraise(e, __STACKTRACE__)
+      end
     end
 
     @impl {:eigh, 3} in @nx_callbacks
@@ -811,12 +872,66 @@ if Code.ensure_loaded?(Nx) do
     end
 
     @impl {:to_pointer, 2} in @nx_callbacks
-    def to_pointer(_tensor, _opts),
-      do: raise(ArgumentError, "Myelin.Backend.to_pointer: pointers are not supported yet")
+    # `:local` pointers only: the address of the engine tensor's memory,
+    # valid while the tensor lives. from_pointer accepts only such
+    # addresses (a foreign address raises instead of being read).
+    def to_pointer(%T{type: type} = tensor, opts) do
+      local_mode!(opts, :to_pointer)
+      bytes_as_nx!(type, :to_pointer)
+
+      {address, size} =
+        tensor |> from_nx() |> then(&Myelin.Native.to_pointer(&1.ref)) |> Myelin.Native.unwrap!()
+
+      pointer(address: address, kind: :local, data_size: size, handle: nil)
+    end
 
     @impl {:from_pointer, 5} in @nx_callbacks
-    def from_pointer(_pointer, _type, _shape, _backend_opts, _opts),
-      do: raise(ArgumentError, "Myelin.Backend.from_pointer: pointers are not supported yet")
+    def from_pointer(pointer, type, shape, backend_opts, opts) do
+      init(backend_opts)
+      local_mode!([mode: Map.get(pointer, :kind)], :from_pointer)
+      bytes_as_nx!(type, :from_pointer)
+
+      {engine_type, engine_shape} =
+        case type do
+          {:c, _} -> {Complex.part_type(type), Complex.pair_shape(shape)}
+          _ -> {real_type!(type, :from_pointer), shape}
+        end
+
+      t =
+        dispatch(0, :from_pointer, :from_pointer_dirty, [
+          pointer.address,
+          engine_type,
+          engine_shape
+        ])
+
+      names = opts[:names] || List.duplicate(nil, tuple_size(shape))
+      %T{data: %__MODULE__{tensor: t}, type: type, shape: shape, names: names}
+    end
+
+    defp local_mode!(opts, op) do
+      case Keyword.get(opts, :mode, :local) do
+        :local ->
+          :ok
+
+        mode ->
+          raise ArgumentError,
+                "Myelin.Backend.#{op}: only mode: :local pointers are supported, got #{inspect(mode)}"
+      end
+    end
+
+    # f8 and sub-byte tensors hold other bytes than Nx's (f32, one byte per element).
+    defp bytes_as_nx!(type, op) when type in @f8_types or type in @sub_byte_types do
+      raise ArgumentError,
+            "Myelin.Backend.#{op}: pointers to #{inspect(type)} tensors are not supported " <>
+              "(the engine holds them in a wider type)"
+    end
+
+    defp bytes_as_nx!(_type, _op), do: :ok
+
+    # Nx.Pointer exists from Nx 0.13 on; with 0.7 the same fields come as a map.
+    defp pointer(fields) do
+      if Code.ensure_loaded?(Nx.Pointer), do: struct(Nx.Pointer, fields), else: Map.new(fields)
+    end
 
     ## Computed by Nx.BinaryBackend (explicit and counted; see Fallback)
 

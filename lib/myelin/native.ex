@@ -118,6 +118,19 @@ defmodule Myelin.Native do
   def clip(_t, _min, _max), do: nif_error()
   def clip_dirty(_t, _min, _max), do: nif_error()
 
+  # f8.rs
+  def f8_encode(_ref, _e4m3fn), do: nif_error()
+  def f8_encode_dirty(_ref, _e4m3fn), do: nif_error()
+  def f8_decode(_ref, _e4m3fn), do: nif_error()
+  def f8_decode_dirty(_ref, _e4m3fn), do: nif_error()
+  def f8_round(_ref, _e4m3fn), do: nif_error()
+  def f8_round_dirty(_ref, _e4m3fn), do: nif_error()
+
+  # pointer.rs
+  def to_pointer(_ref), do: nif_error()
+  def from_pointer(_address, _type, _shape), do: nif_error()
+  def from_pointer_dirty(_address, _type, _shape), do: nif_error()
+
   # spectral.rs
   def fft(_ref, _inverse, _eps), do: nif_error()
   def fft_dirty(_ref, _inverse, _eps), do: nif_error()

@@ -217,9 +217,44 @@ if Code.ensure_loaded?(Nx) do
                [-3, -1, -4, -2]
     end
 
-    test "pointers are not supported yet" do
-      assert_raise ArgumentError, ~r/to_pointer: pointers are not supported yet/, fn ->
-        Backend.to_pointer(my(Nx.iota({2})), [])
+    test "local pointers share the engine's memory; foreign ones are refused" do
+      t = my(Nx.tensor([[1.5, 2.0], [3.0, 4.0]]))
+      pointer = Backend.to_pointer(t, mode: :local)
+      assert %{kind: :local, data_size: 16, handle: nil, address: address} = pointer
+      assert is_integer(address) and address > 0
+
+      same = Backend.from_pointer(pointer, {:f, 32}, {4}, [], names: [:x])
+      assert Nx.to_flat_list(same) == [1.5, 2.0, 3.0, 4.0]
+      assert same.names == [:x]
+      # The same memory, not a copy.
+      assert Backend.to_pointer(same, []).address == address
+      # Another type of the same size reads the same bytes (a copy).
+      bits = Backend.from_pointer(pointer, {:u, 32}, {2, 2}, [], [])
+      assert Nx.to_binary(bits) == Nx.to_binary(t)
+
+      z = my(Nx.tensor([Complex.new(1, -2)]))
+      zp = Backend.to_pointer(z, [])
+
+      assert Backend.from_pointer(zp, {:c, 64}, {1}, [], []) |> Nx.to_flat_list() == [
+               Complex.new(1, -2)
+             ]
+
+      assert_raise ArgumentError,
+                   ~r/from_pointer: address 0x3039 is not the memory of a live Myelin tensor/,
+                   fn ->
+                     Backend.from_pointer(%{pointer | address: 12345}, {:f, 32}, {4}, [], [])
+                   end
+
+      assert_raise ArgumentError, ~r/from_pointer: the memory at .* holds 16 bytes/, fn ->
+        Backend.from_pointer(pointer, {:f, 32}, {3}, [], [])
+      end
+
+      assert_raise ArgumentError, ~r/only mode: :local pointers are supported, got :ipc/, fn ->
+        Backend.to_pointer(t, mode: :ipc)
+      end
+
+      assert_raise ArgumentError, ~r/only mode: :local pointers are supported, got :ipc/, fn ->
+        Backend.from_pointer(%{pointer | kind: :ipc}, {:f, 32}, {4}, [], [])
       end
     end
 

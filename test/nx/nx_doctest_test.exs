@@ -21,7 +21,7 @@ if Code.ensure_loaded?(Nx) do
 
     # Nx 0.13's sub-byte types (s2, s4, u2, u4) and f8 types are not in
     # Myelin's engine (Myelin.Backend raises a clear error for them).
-    @type_doctests [bit_size: 1]
+    @type_doctests []
 
     # Last-digit float differences. tanh: Myelin's vectorized f32 tanh is
     # within 1.24 ulp (BinaryBackend rounds the f64 result). erf_inv:
@@ -64,15 +64,8 @@ if Code.ensure_loaded?(Nx) do
                           [cholesky: 1] ++
                           [least_squares: 3, lu: 1]
 
-    # Complex inputs, and a singular-matrix error whose message Myelin
-    # prefixes with the op's name ("triangular_solve: can't solve ...").
-    @message_doctests [triangular_solve: 3]
-
     doctest Nx.LinAlg,
-      except:
-        Myelin.NxDoctestSetup.except(
-          @complex_doctests ++ @precision_doctests ++ @message_doctests
-        )
+      except: Myelin.NxDoctestSetup.except(@complex_doctests ++ @precision_doctests)
   end
 
   defmodule Myelin.NxRandomDoctestTest do
@@ -100,15 +93,7 @@ if Code.ensure_loaded?(Nx) do
       :ok
     end
 
-    # i/2 is the imaginary unit (complex); in Nx 0.13 the others' examples
-    # include f8 types, which Myelin's engine does not have.
-    @excluded [] ++
-                if(Myelin.NxDoctestSetup.nx13?(),
-                  do:
-                    [e: 2, epsilon: 2, euler_gamma: 2, infinity: 2, nan: 2, neg_infinity: 2] ++
-                      [pi: 2, smallest_positive_normal: 2],
-                  else: []
-                )
+    @excluded []
 
     doctest Nx.Constants, except: Myelin.NxDoctestSetup.except(@excluded)
     doctest Nx.Batch

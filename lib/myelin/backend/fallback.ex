@@ -10,9 +10,9 @@ if Code.ensure_loaded?(Nx) do
     |---|---|
     | `reduce/5`, `window_reduce/6`, `map/4` | they call a user's Elixir function per element |
     | `conv/4` with `batch_group_size` above 1, negative padding, or more than 3 spatial axes | the engine's convolution does not cover them |
-    | `lu/3` of a complex matrix | the engine's LU is real |
+    | `lu/3` and `triangular_solve/4` of complex matrices | the engine's LU and solver are real |
 
-    Nothing else falls back. `lu`, `triangular_solve` and `eigh` run on the
+    Nothing else falls back. Real `lu`, `triangular_solve` and `eigh` run on the
     engine (`Myelin.Tensor.LinAlg`); the rest of `Nx.LinAlg` (qr, cholesky,
     svd, solve, determinant, ...) runs through Nx's default
     implementations, which are built from engine ops.
@@ -22,7 +22,7 @@ if Code.ensure_loaded?(Nx) do
 
     @ops [reduce: 5, window_reduce: 6, map: 4]
     # Callbacks that fall back only for some options.
-    @partial [:conv, :lu]
+    @partial [:conv, :lu, :triangular_solve]
     @index (Keyword.keys(@ops) ++ @partial) |> Enum.with_index(1) |> Map.new()
 
     @doc "The callbacks computed entirely by the fallback, as `{name, arity}`."

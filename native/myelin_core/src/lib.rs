@@ -20,6 +20,7 @@ pub mod dtype;
 pub mod element;
 pub mod error;
 pub mod ops;
+pub mod pointer;
 pub mod shape;
 pub mod storage;
 pub mod tensor;

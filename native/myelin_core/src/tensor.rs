@@ -182,6 +182,20 @@ impl Tensor {
         Ok(self.cpu_storage("to_binary")?.as_bytes())
     }
 
+    /// The reference-counted storage, for sharing it by address ([`crate::pointer`]).
+    pub(crate) fn shared_storage(&self) -> &Arc<Storage> {
+        &self.storage
+    }
+
+    /// A tensor over shared storage of `dtype` holding `shape.size()` elements.
+    pub(crate) fn from_shared_storage(shape: Shape, dtype: DType, storage: Arc<Storage>) -> Tensor {
+        Tensor {
+            shape,
+            dtype,
+            storage,
+        }
+    }
+
     /// The same data under a new shape with the same element count. No copy.
     pub fn reshape(&self, shape: Shape) -> Result<Tensor> {
         let shape = self.shape.reshape("reshape", &shape)?;

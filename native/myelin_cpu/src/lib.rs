@@ -11,6 +11,7 @@ pub mod conv;
 pub mod creation;
 pub mod cumulative;
 pub mod dot;
+pub mod f8;
 pub mod fast_math;
 pub mod fft;
 pub mod float;
