@@ -301,8 +301,9 @@ if Code.ensure_loaded?(Nx) do
     # Tensors are immutable: a copy on the same backend can share memory.
     def backend_transfer(tensor, __MODULE__, _opts), do: tensor
 
+    # Nx's bytes (packed sub-byte types, encoded f8), as to_binary/2 gives them.
     def backend_transfer(%T{} = tensor, backend, opts),
-      do: backend.from_binary(tensor, MT.to_binary(from_nx(tensor)), opts)
+      do: backend.from_binary(tensor, to_binary(tensor, Nx.size(tensor)), opts)
 
     @impl true
     def to_binary(%T{type: type} = tensor, limit) when type in @sub_byte_types,
