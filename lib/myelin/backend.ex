@@ -15,7 +15,9 @@ if Code.ensure_loaded?(Nx) do
     runs on the engine, except the few listed in `Myelin.Backend.Fallback`,
     which are computed by `Nx.BinaryBackend` explicitly and counted (see
     `fallback_counts/0`). Complex tensors hold a real engine tensor of
-    (re, im) pairs; `Myelin.Backend.Complex` computes their ops.
+    (re, im) pairs (`Myelin.Backend.Complex`); Nx 0.13's f8 and sub-byte
+    types hold f32 and 8-bit engine tensors (`Myelin.Backend.Float8`,
+    `Myelin.Backend.SubByte`).
 
     Ops run on the calling process's scheduler when small and on dirty
     schedulers when large, as `Myelin.Tensor` ops do.

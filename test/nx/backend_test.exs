@@ -4,29 +4,7 @@ if Code.ensure_loaded?(Nx) do
 
     alias Myelin.Backend
 
-    defp my(t), do: Nx.backend_copy(t, Backend)
-
-    # Runs `fun` on Nx.BinaryBackend tensors and on the same tensors on
-    # Myelin.Backend and checks the results agree (floats to `tol`
-    # relative), with the same shape, type and names.
-    defp agree(fun, args, tol \\ 1.0e-6) do
-      expected = apply(fun, args)
-      got = apply(fun, Enum.map(args, &if(is_struct(&1, Nx.Tensor), do: my(&1), else: &1)))
-      assert %Nx.Tensor{data: %Backend{}} = got
-      assert {got.shape, got.type, got.names} == {expected.shape, expected.type, expected.names}
-      compare(Nx.to_flat_list(got), Nx.to_flat_list(expected), tol)
-    end
-
-    defp compare(got, want, tol) do
-      Enum.zip(got, want)
-      |> Enum.each(fn
-        {g, w} when is_float(g) and is_float(w) ->
-          assert abs(g - w) <= tol * max(1.0, abs(w)), "got #{g}, want #{w}"
-
-        {g, w} ->
-          assert g == w
-      end)
-    end
+    import Myelin.NxHelpers
 
     defp rand(shape, type \\ :f32, seed \\ 1) do
       key = Nx.Random.key(seed) |> Nx.backend_copy(Nx.BinaryBackend)

@@ -6,35 +6,7 @@ if Code.ensure_loaded?(Nx) do
 
     alias Myelin.Backend
 
-    defp my(t), do: Nx.backend_copy(t, Backend)
-
-    # `fun` on BinaryBackend tensors and on their Myelin.Backend copies:
-    # same shape and type, values within `tol` (relative).
-    defp agree(fun, args, tol \\ 1.0e-6) do
-      expected = apply(fun, args)
-      got = apply(fun, Enum.map(args, &if(is_struct(&1, Nx.Tensor), do: my(&1), else: &1)))
-      assert %Nx.Tensor{data: %Backend{}} = got
-      assert {got.shape, got.type} == {expected.shape, expected.type}
-      compare(Nx.to_flat_list(got), Nx.to_flat_list(expected), tol)
-      got
-    end
-
-    defp compare(got, want, tol) do
-      Enum.zip(got, want)
-      |> Enum.each(fn
-        {%Complex{re: gr, im: gi}, %Complex{re: wr, im: wi}} ->
-          close(gr, wr, tol)
-          close(gi, wi, tol)
-
-        {g, w} ->
-          close(g, w, tol)
-      end)
-    end
-
-    defp close(g, w, tol) when is_float(g) and is_float(w),
-      do: assert(abs(g - w) <= tol * max(1.0, abs(w)), "got #{g}, want #{w}")
-
-    defp close(g, w, _tol), do: assert(g == w, "got #{inspect(g)}, want #{inspect(w)}")
+    import Myelin.NxHelpers
 
     # Random complex values with both parts in (-2, 2), on BinaryBackend.
     defp crand(shape, type \\ :c64, seed \\ 1) do
