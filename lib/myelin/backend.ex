@@ -94,7 +94,7 @@ if Code.ensure_loaded?(Nx) do
     # made (they are immutable), so a number costs a map lookup instead of
     # a NIF call; the cache is bounded.
     def from_nx(%T{shape: {}, type: {kind, bits} = type, data: %Nx.BinaryBackend{state: bin}})
-        when kind != :c and bits > 8 and is_binary(bin) do
+        when kind != :c and type not in @f8_types and bits >= 8 and is_binary(bin) do
       key = {type, bin}
       cache = Process.get(@scalar_cache, %{})
 
@@ -560,6 +560,11 @@ if Code.ensure_loaded?(Nx) do
         {:c, _} = type when op in [:equal, :not_equal] ->
           Complex.compare(op, operand(a, type), operand(b, type)) |> to_out(out)
 
+        # Logical ops read a complex element as true when it is not 0.
+        {:c, _} = type when op in [:logical_and, :logical_or, :logical_xor] ->
+          [a, b] = Enum.map([a, b], &Complex.nonzero(operand(&1, type)))
+          binary(op, out, a, b)
+
         {:c, _} = type ->
           no_complex!(op, type)
 
@@ -607,6 +612,9 @@ if Code.ensure_loaded?(Nx) do
         :abs ->
           tensor |> from_nx() |> Complex.magnitude() |> to_out(out)
 
+        :logical_not ->
+          tensor |> from_nx() |> Complex.nonzero() |> MT.logical_not() |> to_out(out)
+
         op when op in [:is_nan, :is_infinity] ->
           Complex.predicate(op, from_nx(tensor)) |> to_out(out)
 
@@ -614,6 +622,11 @@ if Code.ensure_loaded?(Nx) do
           no_complex!(op, type)
       end
     end
+
+    # Bits of a sub-byte integer are counted in its own width.
+    defp unary(op, out, %T{type: type} = tensor)
+         when type in @sub_byte_types and op in [:count_leading_zeros, :population_count],
+         do: SubByte.count_bits(op, from_nx(tensor), type) |> to_out(out)
 
     defp unary(op, %T{type: type} = out, %T{} = tensor) do
       t = if Nx.Type.float?(type), do: operand(tensor, type), else: from_nx(tensor)
@@ -683,16 +696,22 @@ if Code.ensure_loaded?(Nx) do
 
     for op <- [:cumulative_sum, :cumulative_product, :cumulative_min, :cumulative_max] do
       @impl {op, 3} in @nx_callbacks
-      # A complex running sum adds pair tensors along the same axis.
-      def unquote(op)(out, tensor, opts) do
-        opts = Keyword.take(opts, [:axis, :reverse])
-
-        t =
-          if unquote(op) == :cumulative_sum, do: from_nx(tensor), else: real!(tensor, unquote(op))
-
-        t |> MT.unquote(op)(opts) |> to_out(out)
-      end
+      def unquote(op)(out, tensor, opts),
+        do: cumulative(unquote(op), out, tensor, Keyword.take(opts, [:axis, :reverse]))
     end
+
+    # A complex running sum adds pair tensors along the same axis; a complex
+    # running product is Complex.cumulative_product's.
+    defp cumulative(:cumulative_sum, out, tensor, opts),
+      do: tensor |> from_nx() |> MT.cumulative_sum(opts) |> to_out(out)
+
+    defp cumulative(:cumulative_product, out, %T{type: {:c, _}} = tensor, opts) do
+      pair = from_nx(tensor)
+      Complex.cumulative_product(pair, opts[:axis] || 0, opts[:reverse] || false) |> to_out(out)
+    end
+
+    defp cumulative(op, out, tensor, opts),
+      do: tensor |> real!(op) |> then(&apply(MT, op, [&1, opts])) |> to_out(out)
 
     @impl true
     def sort(out, tensor, opts),
@@ -766,9 +785,29 @@ if Code.ensure_loaded?(Nx) do
       @impl true
       def unquote(op)(out, tensor, window_dimensions, opts) do
         opts = Keyword.take(opts, [:strides, :padding, :window_dilations])
-        unquote(fun).(real!(tensor, unquote(op)), window_dimensions, opts) |> to_out(out)
+        window(unquote(op), unquote(fun), out, tensor, window_dimensions, opts)
       end
     end
+
+    # A complex window sum sums the pair tensor with a window of 1 over the
+    # pair axis; a complex window product is the fallback's.
+    defp window(:window_sum, fun, out, %T{type: {:c, _}} = tensor, dims, opts) do
+      opts =
+        opts
+        |> Keyword.update(:strides, [1], &(&1 ++ [1]))
+        |> Keyword.update(:padding, [{0, 0}], &pair_padding/1)
+        |> Keyword.update(:window_dilations, [1], &(&1 ++ [1]))
+
+      fun.(from_nx(tensor), Tuple.append(dims, 1), opts) |> to_out(out)
+    end
+
+    defp window(:window_product, _fun, out, %T{type: {:c, _}} = tensor, dims, opts),
+      do: Fallback.run(:window_product, [out, tensor, dims, opts])
+
+    defp window(op, fun, out, tensor, dims, opts),
+      do: fun.(real!(tensor, op), dims, opts) |> to_out(out)
+
+    defp pair_padding(padding) when is_list(padding), do: padding ++ [{0, 0}]
 
     for {op, fun} <- [
           window_scatter_max: &MT.window_scatter_max/5,
@@ -900,8 +939,9 @@ if Code.ensure_loaded?(Nx) do
           _ -> {real_type!(type, :from_pointer), shape}
         end
 
+      # A copy (another type than the memory's) can be large: size it.
       t =
-        dispatch(0, :from_pointer, :from_pointer_dirty, [
+        dispatch(Tuple.product(shape), :from_pointer, :from_pointer_dirty, [
           pointer.address,
           engine_type,
           engine_shape

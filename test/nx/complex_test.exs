@@ -91,6 +91,25 @@ if Code.ensure_loaded?(Nx) do
       agree(&Nx.equal/2, [a, Nx.slice(a, [0, 0], [1, 4])])
       agree(&Nx.not_equal/2, [a, a])
       agree(&Nx.complex/2, [Nx.tensor([1.0, -2.0]), Nx.tensor([0.5, 3.0])])
+      # pow follows Complex.pow: 0 ** 0 = 1, exponents 1 and -1 exactly.
+      zeros =
+        Nx.tensor([Complex.new(0, 0), Complex.new(0, 0), Complex.new(2, 1), Complex.new(2, 1)])
+
+      exps =
+        Nx.tensor([Complex.new(0, 0), Complex.new(2, 1), Complex.new(1, 0), Complex.new(-1, 0)])
+
+      agree(&Nx.pow/2, [zeros, exps])
+      # Logical ops read non-zero complex elements as true.
+      flags =
+        Nx.tensor([Complex.new(0, 0), Complex.new(0, 2), Complex.new(1, 0), Complex.new(0, 0)])
+
+      other =
+        Nx.tensor([Complex.new(0, 0), Complex.new(0, 0), Complex.new(3, 1), Complex.new(0, 1)])
+
+      assert Nx.logical_and(my(flags), my(other)) |> Nx.to_flat_list() == [0, 0, 1, 0]
+      assert Nx.logical_or(my(flags), my(other)) |> Nx.to_flat_list() == [0, 1, 1, 1]
+      assert Nx.logical_xor(my(flags), my(other)) |> Nx.to_flat_list() == [0, 1, 0, 1]
+      assert Nx.logical_not(my(flags)) |> Nx.to_flat_list() == [1, 0, 0, 1]
     end
 
     test "element-wise functions" do
@@ -135,6 +154,17 @@ if Code.ensure_loaded?(Nx) do
       agree(&Nx.all/1, [Nx.tensor([Complex.new(0, 1), Complex.new(2, 0)])])
       agree(&Nx.any(&1, axes: [0]), [Nx.tensor([[Complex.new(0, 0)], [Complex.new(0, 1)]])])
       agree(&Nx.cumulative_sum(&1, axis: 1), [z])
+      agree(&Nx.window_sum(&1, {1, 2, 2}, strides: [1, 1, 2], padding: :same), [z])
+      # Running products run on the engine; window products of complex
+      # values on the counted fallback. (BinaryBackend has no running
+      # product of its own: Nx's default computes it, on either backend.)
+      want = Nx.cumulative_product(z, axis: 2, reverse: true)
+      got = Nx.cumulative_product(my(z), axis: 2, reverse: true)
+      compare(Nx.to_flat_list(got), Nx.to_flat_list(want), 1.0e-5)
+      assert Nx.to_flat_list(Nx.cumulative_product(my(z), axis: 1)) |> length() == 24
+      before = Backend.fallback_counts()[:window_product]
+      agree(&Nx.window_product(&1, {1, 2, 1}), [z], 1.0e-5)
+      assert Backend.fallback_counts()[:window_product] > before
       agree(&Nx.dot/2, [crand({3, 4}), crand({4, 2}, :c64, 2)], 1.0e-5)
       agree(&Nx.dot(&1, [2], [0], &2, [1], [0]), [z, crand({2, 4, 5}, :c64, 3)], 1.0e-5)
       agree(&Nx.dot/2, [crand({3, 4}), Nx.iota({4})], 1.0e-5)

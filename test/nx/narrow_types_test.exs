@@ -32,6 +32,8 @@ if Code.ensure_loaded?(Nx) do
         agree(&Function.identity/1, [t])
         agree(&Nx.as_type(&1, :f32), [t])
         agree(&Nx.as_type(&1, type), [Nx.tensor([0.1, 1.7, -3.3, 500.0, 1.0e-4])])
+        # From f64, rounded once (just below 1.0625 gives 1.0 in E4M3FN, not 1.125).
+        agree(&Nx.as_type(&1, type), [Nx.tensor([1.0625 - 2.0 ** -40, 3.0e-3], type: :f64)])
         agree(&Nx.multiply(&1, 3), [t])
         agree(&Nx.add/2, [t, Nx.reverse(t)])
         agree(&Nx.exp/1, [Nx.tensor([0.5, -1.0, 2.0], type: type)])
@@ -78,6 +80,19 @@ if Code.ensure_loaded?(Nx) do
       end
 
       agree(&Nx.bitcast(&1, :u4), [Nx.tensor([-8, -1, 7], type: :s4)])
+
+      # Floats truncate, then wrap; NaN is 0 and infinities saturate.
+      floats = Nx.tensor([-1.0, 200.0, 7.9, -8.5, :infinity, :neg_infinity, :nan])
+      for type <- [:s4, :u4, :s2, :u2], do: agree(&Nx.as_type(&1, type), [floats])
+
+      # Bits are counted in the type's own width. (BinaryBackend has no
+      # clz for sub-byte types.)
+      t = my(Nx.tensor([0, 1, -1, 2], type: :s4))
+      assert Nx.count_leading_zeros(t) |> Nx.to_flat_list() == [4, 3, 0, 2]
+      assert Nx.population_count(t) |> Nx.to_flat_list() == [0, 1, 4, 1]
+      u = my(Nx.tensor([0, 1, 3, 2], type: :u2))
+      assert Nx.count_leading_zeros(u) |> Nx.to_flat_list() == [2, 1, 0, 0]
+      assert Nx.population_count(u) |> Nx.to_flat_list() == [0, 1, 2, 1]
     end
 
     test "pointers to f8 and sub-byte tensors are refused" do

@@ -15,8 +15,10 @@ if Code.ensure_loaded?(Nx) do
     Everything else is composed here from the engine's real ops on the two
     parts, with the formulas of Elixir's `Complex` library, which
     `Nx.BinaryBackend` uses, including its special cases for a purely real
-    or purely imaginary right operand of `multiply` and `divide`. `c64`
-    results are computed in f64 and rounded once, as BinaryBackend does.
+    or purely imaginary right operand of `multiply` and `divide`. Element-wise
+    products, quotients, powers and functions of `c64` values are computed
+    in f64 and rounded once, as BinaryBackend does; sums, `dot` and `conv`
+    add in the part type, and products multiply in rounds (see `product/3`).
     Fourier transforms run on the engine's `fft` kernel (`myelin_cpu::fft`,
     BinaryBackend's algorithm in Rust).
 
@@ -78,7 +80,7 @@ if Code.ensure_loaded?(Nx) do
 
     def constant(shape, number, type), do: constant(shape, Complex.new(number, 0), type)
 
-    # Computation type: c64 arithmetic runs in f64, as in BinaryBackend.
+    # Computation type of the element-wise formulas: f64, as in BinaryBackend.
     defp wide(%MT{} = pair), do: pair |> MT.as_type({:f, 64}) |> parts()
 
     ## Element-wise arithmetic
@@ -99,14 +101,31 @@ if Code.ensure_loaded?(Nx) do
     @spec divide(MT.t(), MT.t()) :: MT.t()
     def divide(a, b), do: join(cdiv(wide(a), wide(b)))
 
-    @doc "`a ** b` of two pair tensors: `exp(b * log(a))`, with `0 ** b = 0`."
+    @doc """
+    `a ** b` of two pair tensors, in polar form as `Complex.pow/2` computes it:
+    `rho^br e^(-bi theta)` at angle `br theta + bi log(rho)`; `0 ** 0 = 1`,
+    `0 ** b = 0`, and exponents 1 and -1 give `a` and `1 / a` exactly.
+    """
     @spec pow(MT.t(), MT.t()) :: MT.t()
     def pow(a, b) do
       {ar, ai} = za = wide(a)
-      {re, im} = za |> clog() |> then(&cmul(wide(b), &1)) |> cexp()
-      zero = MT.logical_and(MT.equal(ar, 0), MT.equal(ai, 0))
-      join({MT.select(zero, 0.0, re), MT.select(zero, 0.0, im)})
+      {br, bi} = zb = wide(b)
+      {rho, theta} = {abs_parts(za), MT.atan2(ai, ar)}
+      s = MT.multiply(MT.pow(rho, br), MT.exp(MT.multiply(MT.negate(bi), theta)))
+      r = MT.add(MT.multiply(br, theta), MT.multiply(bi, MT.log(rho)))
+      polar = {MT.multiply(s, MT.cos(r)), MT.multiply(s, MT.sin(r))}
+      is = fn x, v -> MT.equal(x, v) end
+      both = fn {p, q}, {u, v} -> MT.logical_and(is.(p, u), is.(q, v)) end
+      zero_base = both.(za, {0, 0})
+      at_zero = pick(both.(zb, {0, 0}), real_like(za, 1), real_like(za, 0))
+      inverse = cdiv(real_like(za, 1), za)
+      result = pick(both.(zb, {-1, 0}), inverse, polar)
+      result = pick(both.(zb, {1, 0}), za, result)
+      join(pick(zero_base, at_zero, result))
     end
+
+    # A real constant in the shape of `z`'s parts.
+    defp real_like({a, _}, v), do: real(MT.full(a.shape, v, type: {:f, 64}))
 
     @doc "`equal` (`:equal`) or `not_equal` of two pair tensors, as u8."
     @spec compare(:equal | :not_equal, MT.t(), MT.t()) :: MT.t()
@@ -353,6 +372,32 @@ if Code.ensure_loaded?(Nx) do
           else: product
 
       halve(product, half + rem(n, 2))
+    end
+
+    @doc """
+    The running product of a pair tensor along `axis` (from the end when
+    `reverse`): `log2(n)` rounds, each multiplying every element by the one
+    `d` places before it (`d` = 1, 2, 4, ...), as a parallel scan does.
+    """
+    @spec cumulative_product(MT.t(), integer(), boolean()) :: MT.t()
+    def cumulative_product(%MT{shape: shape} = pair, axis, reverse) do
+      axis = if axis < 0, do: axis + tuple_size(shape) - 1, else: axis
+      flip = &if(reverse, do: MT.reverse(&1, axes: [axis]), else: &1)
+      pair |> flip.() |> scan(axis, elem(shape, axis), 1) |> flip.()
+    end
+
+    defp scan(pair, _axis, n, d) when d >= n, do: pair
+
+    defp scan(%MT{shape: shape} = pair, axis, n, d) do
+      part = fn start, len ->
+        starts =
+          shape |> Tuple.to_list() |> Enum.map(fn _ -> 0 end) |> List.replace_at(axis, start)
+
+        MT.slice(pair, starts, shape |> put_elem(axis, len) |> Tuple.to_list())
+      end
+
+      shifted = multiply(part.(d, n - d), part.(0, n - d)) |> MT.as_type(pair.type)
+      [part.(0, d), shifted] |> MT.concatenate(axis: axis) |> scan(axis, n, 2 * d)
     end
 
     @doc """

@@ -11,6 +11,7 @@ if Code.ensure_loaded?(Nx) do
     | `reduce/5`, `window_reduce/6`, `map/4` | they call a user's Elixir function per element |
     | `conv/4` with `batch_group_size` above 1, negative padding, or more than 3 spatial axes | the engine's convolution does not cover them |
     | `lu/3` and `triangular_solve/4` of complex matrices | the engine's LU and solver are real |
+    | `window_product/4` of complex tensors | the engine's window product is real |
 
     Nothing else falls back. Real `lu`, `triangular_solve` and `eigh` run on the
     engine (`Myelin.Tensor.LinAlg`); the rest of `Nx.LinAlg` (qr, cholesky,
@@ -22,7 +23,7 @@ if Code.ensure_loaded?(Nx) do
 
     @ops [reduce: 5, window_reduce: 6, map: 4]
     # Callbacks that fall back only for some options.
-    @partial [:conv, :lu, :triangular_solve]
+    @partial [:conv, :lu, :triangular_solve, :window_product]
     @index (Keyword.keys(@ops) ++ @partial) |> Enum.with_index(1) |> Map.new()
 
     @doc "The callbacks computed entirely by the fallback, as `{name, arity}`."

@@ -23,11 +23,19 @@ if Code.ensure_loaded?(Nx) do
 
     @doc "Rounds an engine tensor onto the grid of f8 `type` (an f32 tensor)."
     @spec round(MT.t(), Nx.Type.t()) :: MT.t()
-    def round(%MT{} = t, type), do: kernel(:f8_round, MT.as_type(t, {:f, 32}), type)
+    def round(%MT{} = t, type), do: kernel(:f8_round, exact(t), type)
 
     @doc "Nx's bytes for f8 `type` of an engine tensor, as a u8 tensor."
     @spec encode(MT.t(), Nx.Type.t()) :: MT.t()
-    def encode(%MT{} = t, type), do: kernel(:f8_encode, MT.as_type(t, {:f, 32}), type)
+    def encode(%MT{} = t, type), do: kernel(:f8_encode, exact(t), type)
+
+    # The kernels read f32 or f64 and round once: f64 and integers go in
+    # as f64 (exact, as Nx.Floating rounds from an Elixir float), the
+    # narrower floats as f32.
+    defp exact(%MT{type: {:f, 32}} = t), do: t
+    defp exact(%MT{type: {:f, 64}} = t), do: t
+    defp exact(%MT{type: {kind, _}} = t) when kind in [:f, :bf], do: MT.as_type(t, {:f, 32})
+    defp exact(%MT{} = t), do: MT.as_type(t, {:f, 64})
 
     @doc "The f32 engine tensor of Nx's f8 bytes (a u8 tensor)."
     @spec decode(MT.t(), Nx.Type.t()) :: MT.t()

@@ -26,8 +26,21 @@ if Code.ensure_loaded?(Nx) do
     @spec engine_type(Nx.Type.t()) :: Nx.Type.t()
     def engine_type({kind, _bits}), do: {kind, 8}
 
-    @doc "Wraps an engine tensor's values into the range of `type`."
+    @doc """
+    Wraps an engine tensor's values into the range of `type`. Floats
+    truncate first, as Nx's `as_type` does: NaN gives 0 and the infinities
+    the type's largest and smallest values.
+    """
     @spec wrap(MT.t(), Nx.Type.t()) :: MT.t()
+    def wrap(%MT{type: {kind, _}} = t, {int_kind, bits} = type) when kind in [:f, :bf] do
+      {min, max} =
+        if int_kind == :u, do: {0, 2 ** bits - 1}, else: {-(2 ** (bits - 1)), 2 ** (bits - 1) - 1}
+
+      t = t |> MT.as_type({:f, 64}) |> then(&MT.select(MT.is_nan(&1), 0.0, &1))
+      limits = MT.select(MT.greater(t, 0), max * 1.0, min * 1.0)
+      t |> then(&MT.select(MT.is_infinity(&1), limits, &1)) |> MT.as_type({:s, 64}) |> wrap(type)
+    end
+
     def wrap(%MT{} = t, {:u, bits}),
       do: t |> MT.as_type({:u, 8}) |> MT.bitwise_and(2 ** bits - 1)
 
@@ -39,6 +52,18 @@ if Code.ensure_loaded?(Nx) do
       |> MT.add(half)
       |> MT.bitwise_and(2 ** bits - 1)
       |> MT.subtract(half)
+    end
+
+    @doc """
+    `count_leading_zeros` or `population_count` of a sub-byte tensor's
+    values, counted in `type`'s own bits.
+    """
+    @spec count_bits(:count_leading_zeros | :population_count, MT.t(), Nx.Type.t()) :: MT.t()
+    def count_bits(op, %MT{} = t, {_, bits}) do
+      counts =
+        t |> MT.as_type({:u, 8}) |> MT.bitwise_and(2 ** bits - 1) |> then(&apply(MT, op, [&1]))
+
+      if op == :count_leading_zeros, do: MT.subtract(counts, 8 - bits), else: counts
     end
 
     @doc "Nx's packed bitstring of the first `limit` elements of an engine tensor."

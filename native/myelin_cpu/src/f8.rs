@@ -15,7 +15,7 @@
 
 use crate::parallel::{for_each_chunk_mut, ELEMENTWISE_GRAIN};
 use half::f16;
-use myelin_core::{Element, Error, Result, Tensor};
+use myelin_core::{DType, Element, Error, Result, Tensor};
 
 /// The two 8-bit float formats.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -36,8 +36,8 @@ impl F8Format {
         }
     }
 
-    /// The byte of `x`.
-    pub fn dump(self, x: f32) -> u8 {
+    /// The byte of `x` (an f32 or f64 value, rounded once).
+    pub fn dump(self, x: Wide) -> u8 {
         match self {
             F8Format::E5M2 => dump_e5m2(x),
             F8Format::E4M3FN => dump_e4m3fn(x),
@@ -53,11 +53,40 @@ impl F8Format {
     }
 }
 
-fn dump_e5m2(x: f32) -> u8 {
+/// A value to encode, kept in its own precision so that it is rounded once.
+#[derive(Clone, Copy, Debug)]
+pub enum Wide {
+    /// An f32 value.
+    F32(f32),
+    /// An f64 value.
+    F64(f64),
+}
+
+impl Wide {
+    fn is_nan(self) -> bool {
+        match self {
+            Wide::F32(x) => x.is_nan(),
+            Wide::F64(x) => x.is_nan(),
+        }
+    }
+
+    fn f64(self) -> f64 {
+        match self {
+            Wide::F32(x) => x as f64,
+            Wide::F64(x) => x,
+        }
+    }
+}
+
+fn dump_e5m2(x: Wide) -> u8 {
     if x.is_nan() {
         return 0x7E;
     }
-    (f16::from_f32(x).to_bits() >> 8) as u8
+    let half = match x {
+        Wide::F32(x) => f16::from_f32(x),
+        Wide::F64(x) => f16::from_f64(x),
+    };
+    (half.to_bits() >> 8) as u8
 }
 
 fn load_e5m2(b: u8) -> f32 {
@@ -77,11 +106,11 @@ fn load_e5m2(b: u8) -> f32 {
     }
 }
 
-fn dump_e4m3fn(x: f32) -> u8 {
+fn dump_e4m3fn(x: Wide) -> u8 {
     if x.is_nan() {
         return 0x7F;
     }
-    let x = x as f64;
+    let x = x.f64();
     if x == 0.0 {
         return if x.is_sign_negative() { 0x80 } else { 0x00 };
     }
@@ -131,33 +160,43 @@ fn map<A: Element, B: Element>(t: &Tensor, f: impl Fn(A) -> B + Sync) -> Result<
     Tensor::from_vec(t.shape().clone(), out)
 }
 
-fn expect(t: &Tensor, op: &str, want: myelin_core::DType) -> Result<()> {
-    if t.dtype() == want {
+fn expect(t: &Tensor, op: &str, want: &[DType]) -> Result<()> {
+    if want.contains(&t.dtype()) {
         Ok(())
     } else {
+        let names: Vec<String> = want.iter().map(|d| d.to_string()).collect();
         Err(Error::arg(
             op,
-            format!("expected a {want} tensor, got {}", t.dtype()),
+            format!("expected a {} tensor, got {}", names.join(" or "), t.dtype()),
         ))
     }
 }
 
-/// Nx's f8 bytes (a u8 tensor) of the f32 tensor `t`.
+/// Applies `f` to every element of an f32 or f64 tensor, as a [`Wide`].
+fn map_wide<B: Element>(t: &Tensor, op: &str, f: impl Fn(Wide) -> B + Sync) -> Result<Tensor> {
+    expect(t, op, &[DType::F32, DType::F64])?;
+    if t.dtype() == DType::F64 {
+        map::<f64, B>(t, |x| f(Wide::F64(x)))
+    } else {
+        map::<f32, B>(t, |x| f(Wide::F32(x)))
+    }
+}
+
+/// Nx's f8 bytes (a u8 tensor) of the f32 or f64 tensor `t`.
 pub fn encode(t: &Tensor, format: F8Format) -> Result<Tensor> {
-    expect(t, "f8_encode", myelin_core::DType::F32)?;
-    map::<f32, u8>(t, |x| format.dump(x))
+    map_wide::<u8>(t, "f8_encode", |x| format.dump(x))
 }
 
 /// The f32 values of the f8 bytes `t` (a u8 tensor).
 pub fn decode(t: &Tensor, format: F8Format) -> Result<Tensor> {
-    expect(t, "f8_decode", myelin_core::DType::U8)?;
+    expect(t, "f8_decode", &[DType::U8])?;
     map::<u8, f32>(t, |b| format.load(b))
 }
 
-/// Rounds the f32 tensor `t` onto the f8 grid (`decode(encode(t))` in one pass).
+/// Rounds the f32 or f64 tensor `t` onto the f8 grid, as f32
+/// (`decode(encode(t))` in one pass).
 pub fn round(t: &Tensor, format: F8Format) -> Result<Tensor> {
-    expect(t, "f8_round", myelin_core::DType::F32)?;
-    map::<f32, f32>(t, |x| format.load(format.dump(x)))
+    map_wide::<f32>(t, "f8_round", |x| format.load(format.dump(x)))
 }
 
 #[cfg(test)]
@@ -173,7 +212,7 @@ mod tests {
                 if v.is_nan() {
                     continue;
                 }
-                assert_eq!(format.dump(v), b, "{format:?} byte {b:#04x} value {v}");
+                assert_eq!(format.dump(Wide::F32(v)), b, "{format:?} byte {b:#04x} value {v}");
             }
         }
     }
@@ -181,22 +220,22 @@ mod tests {
     #[test]
     fn values_follow_nx_floating() {
         // The examples of Nx.Floating's docs.
-        assert_eq!(dump_e4m3fn(1.0), 0x38);
-        assert_eq!(dump_e4m3fn(448.0), 0x7E);
-        assert_eq!(dump_e4m3fn(-448.0), 0xFE);
-        assert_eq!(dump_e4m3fn(f32::INFINITY), 0x7E);
-        assert_eq!(dump_e4m3fn(f32::NEG_INFINITY), 0xFE);
-        assert_eq!(dump_e4m3fn(f32::NAN), 0x7F);
-        assert_eq!(dump_e4m3fn(-0.0), 0x80);
-        assert_eq!(load_e5m2(dump_e5m2(-2.0)), -2.0);
-        assert_eq!(dump_e5m2(f32::INFINITY), 0x7C);
-        assert_eq!(dump_e5m2(f32::NEG_INFINITY), 0xFC);
-        assert!(load_e5m2(dump_e5m2(f32::NAN)).is_nan());
+        assert_eq!(dump_e4m3fn(Wide::F32(1.0)), 0x38);
+        assert_eq!(dump_e4m3fn(Wide::F32(448.0)), 0x7E);
+        assert_eq!(dump_e4m3fn(Wide::F32(-448.0)), 0xFE);
+        assert_eq!(dump_e4m3fn(Wide::F32(f32::INFINITY)), 0x7E);
+        assert_eq!(dump_e4m3fn(Wide::F32(f32::NEG_INFINITY)), 0xFE);
+        assert_eq!(dump_e4m3fn(Wide::F32(f32::NAN)), 0x7F);
+        assert_eq!(dump_e4m3fn(Wide::F32(-0.0)), 0x80);
+        assert_eq!(load_e5m2(dump_e5m2(Wide::F32(-2.0))), -2.0);
+        assert_eq!(dump_e5m2(Wide::F32(f32::INFINITY)), 0x7C);
+        assert_eq!(dump_e5m2(Wide::F32(f32::NEG_INFINITY)), 0xFC);
+        assert!(load_e5m2(dump_e5m2(Wide::F32(f32::NAN))).is_nan());
         // E5M2 keeps the top byte of f16: 1.2 is 0x3CCD in f16, so 0x3C = 1.0.
-        assert_eq!(load_e5m2(dump_e5m2(1.2)), 1.0);
+        assert_eq!(load_e5m2(dump_e5m2(Wide::F32(1.2))), 1.0);
         // E4M3FN rounds half away from zero and does not carry: 1.99 -> 1.875.
-        assert_eq!(load_e4m3fn(dump_e4m3fn(1.99)), 1.875);
-        assert_eq!(load_e4m3fn(dump_e4m3fn(1.0625)), 1.125);
+        assert_eq!(load_e4m3fn(dump_e4m3fn(Wide::F32(1.99))), 1.875);
+        assert_eq!(load_e4m3fn(dump_e4m3fn(Wide::F32(1.0625))), 1.125);
         // Subnormals: 2^-6 * m / 8.
         assert_eq!(load_e4m3fn(0x01), 2f32.powi(-9));
     }
@@ -219,6 +258,13 @@ mod tests {
         assert!(encode(&e, F8Format::E5M2)
             .unwrap_err()
             .to_string()
-            .contains("expected a {:f, 32} tensor"));
+            .contains("expected a {:f, 32} or {:f, 64} tensor"));
+        // From f64 the value is rounded once: just below 1.0625 is 1.0, not 1.125.
+        let just_below = 1.0625f64 - 2f64.powi(-40);
+        let t = Tensor::from_vec(Shape::new(vec![1]), vec![just_below]).unwrap();
+        assert_eq!(
+            round(&t, F8Format::E4M3FN).unwrap().as_slice::<f32>().unwrap(),
+            &[1.0]
+        );
     }
 }
