@@ -30,12 +30,15 @@ if Code.ensure_loaded?(Nx) do
 
     @type t :: %__MODULE__{tensor: Myelin.Tensor.t()}
 
-    alias Myelin.Backend.{Complex, Fallback, Float8, SubByte}
+    alias Myelin.Backend.{Complex, Conv, Fallback, Float8, Pointer, SubByte, Types}
     alias Myelin.Tensor.LinAlg
     alias Myelin.Tensor, as: MT
     alias Nx.Tensor, as: T
 
     import Myelin.Tensor, only: [dispatch: 4]
+
+    import Types,
+      only: [operand: 2, real!: 2, engine_shape: 1, complex?: 1, engine_type: 2, real_type!: 2]
 
     # The callbacks of the Nx in use. Nx 0.7 and Nx 0.13 differ: 0.13 adds
     # block/4, stack/3 and the pointer callbacks and drops take/4,
@@ -138,82 +141,18 @@ if Code.ensure_loaded?(Nx) do
     @spec fallback_counts() :: %{atom() => non_neg_integer()}
     defdelegate fallback_counts(), to: Fallback, as: :counts
 
-    # The result of a callback: `t` as `out`, converted to `out`'s type if
-    # the engine produced another (e.g. s64 sums where Nx wants u64). For a
-    # complex `out`, `t` is its pair tensor.
+    # The result of a callback: `t` as `out`, converted to `out`'s engine
+    # form if the engine produced another type (e.g. s64 sums where Nx wants
+    # u64; see Myelin.Backend.Types). For a complex `out`, `t` is its pair
+    # tensor.
     @compile {:inline, to_out: 2}
     defp to_out(%MT{type: type} = t, %T{type: type} = out),
       do: %{out | data: %__MODULE__{tensor: t}}
 
-    defp to_out(%MT{} = t, %T{type: type} = out) when type in @f8_types,
-      do: %{out | data: %__MODULE__{tensor: Float8.round(t, type)}}
+    defp to_out(%MT{} = t, %T{type: type} = out),
+      do: %{out | data: %__MODULE__{tensor: Types.to_type(t, type)}}
 
-    defp to_out(%MT{} = t, %T{type: type} = out) when type in @sub_byte_types,
-      do: %{out | data: %__MODULE__{tensor: SubByte.wrap(t, type)}}
-
-    defp to_out(%MT{} = pair, %T{type: {:c, _} = type} = out),
-      do: %{out | data: %__MODULE__{tensor: cast(pair, Complex.part_type(type))}}
-
-    defp to_out(%MT{} = t, %T{type: type} = out), do: to_out(cast(t, type), out)
-
-    # An operand as a Myelin.Tensor of `type`: for a complex `type`, its
-    # pair tensor; a complex operand of a real `type` gives its real part
-    # (Nx's as_type).
-    defp operand(%T{type: {:c, _}} = t, {:c, _} = type),
-      do: t |> from_nx() |> cast(Complex.part_type(type))
-
-    defp operand(%T{} = t, {:c, _} = type), do: t |> from_nx() |> Complex.from_real(type)
-
-    defp operand(%T{type: {:c, _}} = t, type),
-      do: t |> from_nx() |> Complex.parts() |> elem(0) |> cast(type)
-
-    defp operand(%T{} = t, type), do: t |> from_nx() |> cast(type)
-
-    # The engine tensor of an operand that must be real.
-    defp real!(%T{type: {:c, _} = type}, op) do
-      raise ArgumentError,
-            "Myelin.Backend.#{op}: expected a real tensor, got a complex one (#{inspect(type)}); " <>
-              "#{op} is not defined for complex numbers"
-    end
-
-    defp real!(%T{} = t, _op), do: from_nx(t)
-
-    # The shape of the engine tensor holding `t` (a complex tensor's pair
-    # tensor has an extra axis of 2).
-    defp engine_shape(%T{type: {:c, _}, shape: shape}), do: Complex.pair_shape(shape)
-    defp engine_shape(%T{shape: shape}), do: shape
-
-    defp complex?(%T{type: {:c, _}}), do: true
-    defp complex?(_), do: false
-
-    defp cast(%MT{type: type} = t, type), do: t
-    defp cast(%MT{} = t, type) when type in @f8_types, do: Float8.round(t, type)
-    defp cast(%MT{} = t, type) when type in @sub_byte_types, do: SubByte.wrap(t, type)
-
-    defp cast(%MT{} = t, type) do
-      real_type!(type, :as_type)
-      MT.as_type(t, type)
-    end
-
-    # The engine type computing for `type` (f32 for the f8 types).
-    defp engine_type(type, _op) when type in @f8_types, do: {:f, 32}
-    defp engine_type(type, _op) when type in @sub_byte_types, do: SubByte.engine_type(type)
-    defp engine_type(type, op), do: real_type!(type, op)
-
-    @engine_types for k <- [:u, :s], b <- [8, 16, 32, 64], do: {k, b}
-    @engine_types @engine_types ++ [{:f, 16}, {:bf, 16}, {:f, 32}, {:f, 64}]
-
-    defp real_type!({:c, _} = type, op) do
-      raise ArgumentError,
-            "Myelin.Backend.#{op}: expected a real type, got #{inspect(type)}"
-    end
-
-    defp real_type!(type, _op) when type in @engine_types, do: type
-
-    defp real_type!(type, op) do
-      raise ArgumentError,
-            "Myelin.Backend.#{op}: type #{inspect(type)} is not supported, expected one of #{inspect(@engine_types)}"
-    end
+    defp cast(t, type), do: Types.to_type(t, type)
 
     ## Creation
 
@@ -735,47 +674,14 @@ if Code.ensure_loaded?(Nx) do
     ## Convolution
 
     @impl true
-    # The engine convolves channels-first with 1 to 3 spatial axes and
-    # non-negative padding; Nx's permutations become transposes around it.
-    # Other cases (batch groups, negative padding, more spatial axes) are
-    # computed by the fallback.
+    # On the engine (Myelin.Backend.Conv), except batch groups together with
+    # feature groups, negative padding of a dilated input, and more than 3
+    # spatial axes: the counted fallback.
     def conv(%T{type: type} = out, t, k, opts) do
-      if engine_conv?(t, opts) do
-        conv_opts =
-          Keyword.take(opts, [:strides, :padding, :input_dilation, :kernel_dilation]) ++
-            [feature_group_size: opts[:feature_group_size]]
-
-        # One real convolution, permutations included; a complex one is four
-        # of them on the parts.
-        real_conv = fn input, kernel ->
-          input
-          |> permute(opts[:input_permutation])
-          |> MT.conv(permute(kernel, opts[:kernel_permutation]), conv_opts)
-          |> permute(inverse_permutation(opts[:output_permutation]))
-        end
-
-        conv = if complex?(out), do: &Complex.conv(&1, &2, real_conv), else: real_conv
-        conv.(operand(t, type), operand(k, type)) |> to_out(out)
-      else
-        Fallback.run(:conv, [out, t, k, opts])
-      end
+      if Conv.engine?(t, opts),
+        do: Conv.conv(operand(t, type), operand(k, type), opts, complex?(out)) |> to_out(out),
+        else: Fallback.run(:conv, [out, t, k, opts])
     end
-
-    defp engine_conv?(%T{shape: shape}, opts) do
-      opts[:batch_group_size] == 1 and tuple_size(shape) in 3..5 and
-        Enum.all?(opts[:padding], fn {lo, hi} -> lo >= 0 and hi >= 0 end)
-    end
-
-    defp permute(%MT{} = t, nil), do: t
-
-    defp permute(%MT{} = t, axes) do
-      if axes == Enum.to_list(0..(length(axes) - 1)), do: t, else: MT.transpose(t, axes: axes)
-    end
-
-    defp inverse_permutation(nil), do: nil
-
-    defp inverse_permutation(perm),
-      do: perm |> Enum.with_index() |> Enum.sort() |> Enum.map(&elem(&1, 1))
 
     ## Windows
 
@@ -914,66 +820,23 @@ if Code.ensure_loaded?(Nx) do
     end
 
     @impl {:to_pointer, 2} in @nx_callbacks
-    # `:local` pointers only: the address of the engine tensor's memory,
-    # valid while the tensor lives. from_pointer accepts only such
-    # addresses (a foreign address raises instead of being read).
-    def to_pointer(%T{type: type} = tensor, opts) do
-      local_mode!(opts, :to_pointer)
-      bytes_as_nx!(type, :to_pointer)
-
-      {address, size} =
-        tensor |> from_nx() |> then(&Myelin.Native.to_pointer(&1.ref)) |> Myelin.Native.unwrap!()
-
-      pointer(address: address, kind: :local, data_size: size, handle: nil)
-    end
+    # `:local` pointers to the engine's memory (see Myelin.Backend.Pointer).
+    def to_pointer(%T{type: type} = tensor, opts),
+      do: tensor |> from_nx() |> Pointer.to_pointer(type, opts)
 
     @impl {:from_pointer, 5} in @nx_callbacks
     def from_pointer(pointer, type, shape, backend_opts, opts) do
       init(backend_opts)
-      local_mode!([mode: Map.get(pointer, :kind)], :from_pointer)
-      bytes_as_nx!(type, :from_pointer)
 
       {engine_type, engine_shape} =
         case type do
           {:c, _} -> {Complex.part_type(type), Complex.pair_shape(shape)}
-          _ -> {real_type!(type, :from_pointer), shape}
+          _ -> {engine_type(type, :from_pointer), shape}
         end
 
-      # A copy (another type than the memory's) can be large: size it.
-      t =
-        dispatch(Tuple.product(shape), :from_pointer, :from_pointer_dirty, [
-          pointer.address,
-          engine_type,
-          engine_shape
-        ])
-
+      t = Pointer.from_pointer(pointer, type, engine_type, engine_shape)
       names = opts[:names] || List.duplicate(nil, tuple_size(shape))
       %T{data: %__MODULE__{tensor: t}, type: type, shape: shape, names: names}
-    end
-
-    defp local_mode!(opts, op) do
-      case Keyword.get(opts, :mode, :local) do
-        :local ->
-          :ok
-
-        mode ->
-          raise ArgumentError,
-                "Myelin.Backend.#{op}: only mode: :local pointers are supported, got #{inspect(mode)}"
-      end
-    end
-
-    # f8 and sub-byte tensors hold other bytes than Nx's (f32, one byte per element).
-    defp bytes_as_nx!(type, op) when type in @f8_types or type in @sub_byte_types do
-      raise ArgumentError,
-            "Myelin.Backend.#{op}: pointers to #{inspect(type)} tensors are not supported " <>
-              "(the engine holds them in a wider type)"
-    end
-
-    defp bytes_as_nx!(_type, _op), do: :ok
-
-    # Nx.Pointer exists from Nx 0.13 on; with 0.7 the same fields come as a map.
-    defp pointer(fields) do
-      if Code.ensure_loaded?(Nx.Pointer), do: struct(Nx.Pointer, fields), else: Map.new(fields)
     end
 
     ## Computed by Nx.BinaryBackend (explicit and counted; see Fallback)

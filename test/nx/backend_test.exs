@@ -143,8 +143,34 @@ if Code.ensure_loaded?(Nx) do
       # Integer operands give a float result.
       agree(&Nx.conv(&1, &2), [Nx.iota({1, 1, 4}), Nx.tensor([[[1, -1]]])])
       # A case the engine does not cover falls back, counted.
+      # Negative padding (crops), batch groups: on the engine too.
       before = Backend.fallback_counts()[:conv]
-      agree(&Nx.conv(&1, &2, padding: [{-1, 0}, {0, 0}]), [x, rand({6, 4, 3, 2})], 1.0e-5)
+      agree(&Nx.conv(&1, &2, padding: [{-1, 0}, {0, -2}]), [x, rand({6, 4, 3, 2})], 1.0e-5)
+
+      agree(
+        &Nx.conv(&1, &2, padding: [{-1, 2}, {1, -1}], strides: [2, 1]),
+        [x, rand({6, 4, 2, 2})],
+        1.0e-5
+      )
+
+      batches = rand({4, 3, 5, 5}, :f32, 7)
+      agree(&Nx.conv(&1, &2, batch_group_size: 2), [batches, rand({6, 3, 2, 2}, :f32, 8)], 1.0e-5)
+
+      agree(
+        &Nx.conv(&1, &2, batch_group_size: 4, padding: :same),
+        [batches, rand({4, 3, 3, 3})],
+        1.0e-5
+      )
+
+      assert Backend.fallback_counts()[:conv] == before
+
+      # A crop of a dilated input: the counted fallback.
+      agree(
+        &Nx.conv(&1, &2, padding: [{-1, 0}, {0, 0}], input_dilation: [2, 1]),
+        [x, rand({6, 4, 3, 2})],
+        1.0e-5
+      )
+
       assert Backend.fallback_counts()[:conv] == before + 1
     end
 

@@ -9,7 +9,7 @@ if Code.ensure_loaded?(Nx) do
     | op | why |
     |---|---|
     | `reduce/5`, `window_reduce/6`, `map/4` | they call a user's Elixir function per element |
-    | `conv/4` with `batch_group_size` above 1, negative padding, or more than 3 spatial axes | the engine's convolution does not cover them |
+    | `conv/4` with both batch and feature groups, negative padding of a dilated input, or more than 3 spatial axes | the engine's convolution does not cover them |
     | `lu/3` and `triangular_solve/4` of complex matrices | the engine's LU and solver are real |
     | `window_product/4` of complex tensors | the engine's window product is real |
 
