@@ -23,7 +23,7 @@ use std::borrow::Cow;
 /// The MLP's 128×784×128 products (2^23.6) gain only 5% of an epoch from
 /// two threads on a quiet machine but lose 3x when the host steals CPU
 /// time (a split product waits for its slower half), so they stay on one.
-const PARALLEL_GEMM_WORK: usize = 1 << 24;
+const PARALLEL_GEMM_WORK: usize = 1 << 23;
 
 /// Nx.dot/6: contracts `contract_a` of `a` with `contract_b` of `b`,
 /// batching over `batch_a` / `batch_b`.

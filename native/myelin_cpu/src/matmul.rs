@@ -89,17 +89,20 @@ impl<T> Pointers<T> {
     }
 }
 
-/// The `gemm` crate picks its summation order (depth blocking, a
-/// dot-product kernel for tiny outputs, gemv for one row or column) from
-/// the shape it is given, and takes its small-output path when both sides
-/// are at most this. [`split`] only cuts products whose other side is
-/// longer, into blocks longer than this too (at least [`MIN_BLOCK`] less a
-/// partial unit), so every block takes the same path as the whole product
-/// and a product gives the same bits on any number of threads.
+/// The `gemm` crate picks its summation order from the shape it is given:
+/// a dot-product kernel for outputs of at most 16×16, gemv for one row or
+/// column, its small-output path (depth blocks of 512) when both sides
+/// are at most this, and otherwise depth blocks that depend on the depth
+/// and the caches only (`gemm_common::cache::kernel_params`). [`split`]
+/// only cuts products whose other side is longer than this, into blocks
+/// of at least [`MIN_BLOCK`] less a partial unit, so every block takes the
+/// general path with the whole product's depth blocks, and a product gives
+/// the same bits on any number of threads.
 const GEMM_SMALL_SIDE: usize = 64;
 
-/// The block length [`split`] aims for at least.
-const MIN_BLOCK: usize = 128;
+/// The block length [`split`] aims for at least: a 128-row product (one
+/// training batch) splits in two.
+const MIN_BLOCK: usize = 64;
 
 /// Cuts an `m × n` output into up to `threads` blocks of whole rows (or of
 /// whole columns when it is wider than tall), as even as whole 32-long

@@ -163,24 +163,37 @@ fn splits_cover_the_output_once_in_blocks_longer_than_gemms_small_side() {
         let cells: usize = parts.iter().map(|(r, c)| r.len() * c.len()).sum();
         assert_eq!(cells, m * n, "{m}x{n} on {t}");
         if parts.len() > 1 {
+            // Every block takes gemm's general path: one side longer than
+            // its small side, the other at least MIN_BLOCK less a unit.
             for (r, c) in &parts {
+                let (long, short) = (r.len().max(c.len()), r.len().min(c.len()));
                 assert!(
-                    r.len() > GEMM_SMALL_SIDE && c.len() > GEMM_SMALL_SIDE,
+                    long > GEMM_SMALL_SIDE && short >= MIN_BLOCK - 32,
                     "{m}x{n}: {r:?} {c:?}"
                 );
             }
         }
     }
     assert_eq!(split(512, 512, 2).len(), 2);
+    assert_eq!(split(128, 128, 2).len(), 2, "a training batch's product");
     assert_eq!(split(100, 3, 2).len(), 1, "the other side is gemm's small side");
-    assert_eq!(split(200, 100, 2).len(), 1, "a block would be under MIN_BLOCK");
+    assert_eq!(split(100, 100, 2).len(), 1, "a block would be under MIN_BLOCK");
 }
 
 #[test]
 fn products_give_the_same_bits_on_any_thread_count() {
     // Deep enough for several of gemm's depth blocks; shapes that split
     // and shapes that must not.
-    for &(m, n, k) in &[(300, 200, 1300), (100, 40, 5000), (260, 66, 700), (70, 300, 600)] {
+    for &(m, n, k) in &[
+        (300, 200, 1300),
+        (100, 40, 5000),
+        (260, 66, 700),
+        (70, 300, 600),
+        // The MLP's products: forward (128-row blocks of 64) and weight gradient.
+        (128, 128, 784),
+        (784, 128, 128),
+        (128, 200, 3000),
+    ] {
         let a = values(m * k, 7);
         let b = values(k * n, 8);
         let run = |threads| {
