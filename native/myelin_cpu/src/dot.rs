@@ -18,11 +18,12 @@ use myelin_core::{dispatch_integer, DType, Element, Error, Result, Tensor};
 use std::borrow::Cow;
 
 /// Multiply-adds (`m*n*k`) from which one product uses every core.
-/// Measured on 2 cores (2026-11-22): one thread wins up to 192³ (the
-/// rayon hand-off costs more than it saves), two threads win from 256³.
-/// The MLP's 128×784×128 products (2^23.6) gain only 5% of an epoch from
-/// two threads on a quiet machine but lose 3x when the host steals CPU
-/// time (a split product waits for its slower half), so they stay on one.
+/// Measured on 2 cores: one thread wins up to 192³ (the rayon hand-off
+/// costs more than it saves). The MLP's 128×784×128 products (2^23.6) run
+/// on both cores: in alternating runs on an AMD EPYC host (2026-11-23) the
+/// epoch went from 0.47-0.52 s to 0.38-0.42 s once the forward product could
+/// split too (see `matmul::split`). On an Intel host with CPU steal the
+/// split had lost (a split product waits for its slower half).
 const PARALLEL_GEMM_WORK: usize = 1 << 23;
 
 /// Nx.dot/6: contracts `contract_a` of `a` with `contract_b` of `b`,
