@@ -30,7 +30,7 @@ if Code.ensure_loaded?(Nx) do
 
     @type t :: %__MODULE__{tensor: Myelin.Tensor.t()}
 
-    alias Myelin.Backend.{Complex, Conv, Fallback, Float8, Pointer, SubByte, Types}
+    alias Myelin.Backend.{Blocks, Complex, Conv, Fallback, Float8, Pointer, SubByte, Types}
     alias Myelin.Tensor.LinAlg
     alias Myelin.Tensor, as: MT
     alias Nx.Tensor, as: T
@@ -47,18 +47,8 @@ if Code.ensure_loaded?(Nx) do
     # generation are still defined, without @impl.
     @nx_callbacks Nx.Backend.behaviour_info(:callbacks)
 
-    @cumulative_blocks %{
-      Nx.Block.CumulativeSum => :cumulative_sum,
-      Nx.Block.CumulativeProduct => :cumulative_product,
-      Nx.Block.CumulativeMin => :cumulative_min,
-      Nx.Block.CumulativeMax => :cumulative_max
-    }
-
     @f8_types [{:f, 8}, {:f8_e4m3fn, 8}]
     @sub_byte_types [{:s, 2}, {:s, 4}, {:u, 2}, {:u, 4}]
-
-    @scalar_cache {__MODULE__, :scalars}
-    @scalar_cache_size 64
 
     ## Conversions
 
@@ -92,44 +82,8 @@ if Code.ensure_loaded?(Nx) do
     @spec from_nx(T.t()) :: MT.t()
     def from_nx(%T{data: %__MODULE__{tensor: t}}), do: t
 
-    # Numbers in Nx expressions (`Nx.add(t, 1.0)`) arrive as BinaryBackend
-    # scalars, one per call. Each process keeps the engine scalars it has
-    # made (they are immutable), so a number costs a map lookup instead of
-    # a NIF call; the cache is bounded.
-    def from_nx(%T{shape: {}, type: {kind, bits} = type, data: %Nx.BinaryBackend{state: bin}})
-        when kind != :c and type not in @f8_types and bits >= 8 and is_binary(bin) do
-      key = {type, bin}
-      cache = Process.get(@scalar_cache, %{})
-
-      case cache do
-        %{^key => t} ->
-          t
-
-        _ ->
-          t = MT.from_binary(bin, type, shape: {})
-          cache = if map_size(cache) >= @scalar_cache_size, do: %{}, else: cache
-          Process.put(@scalar_cache, Map.put(cache, key, t))
-          t
-      end
-    end
-
-    # A complex tensor's binary is its pair tensor's (see Myelin.Backend.Complex).
-    def from_nx(%T{type: {:c, _} = type, shape: shape} = t),
-      do:
-        MT.from_binary(Nx.to_binary(t), Complex.part_type(type), shape: Complex.pair_shape(shape))
-
-    # An f8 tensor holds f32 values on the f8 grid (see Myelin.Backend.Float8).
-    def from_nx(%T{type: type, shape: shape} = t) when type in @f8_types,
-      do: Float8.from_binary(Nx.to_binary(t), type, shape)
-
-    # A sub-byte tensor holds 8-bit integers (see Myelin.Backend.SubByte).
-    def from_nx(%T{type: type, shape: shape} = t) when type in @sub_byte_types,
-      do: SubByte.unpack(Nx.to_binary(t), type, shape)
-
-    def from_nx(%T{type: type, shape: shape} = t) do
-      real_type!(type, :from_nx)
-      MT.from_binary(Nx.to_binary(t), type, shape: shape)
-    end
+    # A tensor on another backend: a copy of its binary (Myelin.Backend.Types).
+    def from_nx(%T{} = t), do: Types.from_other(t)
 
     @doc """
     How many times each op has been computed by the explicit fallback to
@@ -773,30 +727,8 @@ if Code.ensure_loaded?(Nx) do
     ## Nx 0.13: blocks, stack, pointers
 
     @impl {:block, 4} in @nx_callbacks
-    # Nx 0.13 hands composite ops to the backend as Nx.Block structs; those
-    # the engine computes natively run here, the rest through Nx's default
-    # implementation (`fun`), built from the other callbacks. LU and eigh
-    # take the default too: in 0.13 BinaryBackend's results are the
-    # default's, not those of the 0.7 algorithms Myelin.Tensor.LinAlg ports.
-    def block(struct, output, args, fun) do
-      case {struct, args} do
-        {%{__struct__: Nx.Block.Take, axis: axis}, [t, indices | _]} ->
-          take(output, t, indices, axis)
-
-        {%{__struct__: Nx.Block.TakeAlongAxis, axis: axis}, [t, indices | _]} ->
-          take_along_axis(output, t, indices, axis)
-
-        {%{__struct__: Nx.Block.LogicalNot}, [t | _]} ->
-          logical_not(output, t)
-
-        {%{__struct__: name, axis: axis, reverse: reverse}, [t | _]}
-        when is_map_key(@cumulative_blocks, name) ->
-          apply(__MODULE__, @cumulative_blocks[name], [output, t, [axis: axis, reverse: reverse]])
-
-        _ ->
-          apply(fun, [struct | args])
-      end
-    end
+    # Native blocks on the engine, the rest by Nx's default (Myelin.Backend.Blocks).
+    def block(struct, output, args, fun), do: Blocks.run(struct, output, args, fun)
 
     ## Fourier transforms
 

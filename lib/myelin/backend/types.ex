@@ -16,6 +16,49 @@ if Code.ensure_loaded?(Nx) do
     @engine_types for k <- [:u, :s], b <- [8, 16, 32, 64], do: {k, b}
     @engine_types @engine_types ++ [{:f, 16}, {:bf, 16}, {:f, 32}, {:f, 64}]
 
+    @scalar_cache {__MODULE__, :scalars}
+    @scalar_cache_size 64
+
+    @doc "The engine tensor of an Nx tensor on another backend: a copy of its binary."
+    # Numbers in Nx expressions (`Nx.add(t, 1.0)`) arrive as BinaryBackend
+    # scalars, one per call. Each process keeps the engine scalars it has
+    # made (they are immutable), so a number costs a map lookup instead of
+    # a NIF call; the cache is bounded.
+    def from_other(%T{shape: {}, type: {kind, bits} = type, data: %Nx.BinaryBackend{state: bin}})
+        when kind != :c and type not in @f8_types and bits >= 8 and is_binary(bin) do
+      key = {type, bin}
+      cache = Process.get(@scalar_cache, %{})
+
+      case cache do
+        %{^key => t} ->
+          t
+
+        _ ->
+          t = MT.from_binary(bin, type, shape: {})
+          cache = if map_size(cache) >= @scalar_cache_size, do: %{}, else: cache
+          Process.put(@scalar_cache, Map.put(cache, key, t))
+          t
+      end
+    end
+
+    # A complex tensor's binary is its pair tensor's (see Myelin.Backend.Complex).
+    def from_other(%T{type: {:c, _} = type, shape: shape} = t),
+      do:
+        MT.from_binary(Nx.to_binary(t), Complex.part_type(type), shape: Complex.pair_shape(shape))
+
+    # An f8 tensor holds f32 values on the f8 grid (see Myelin.Backend.Float8).
+    def from_other(%T{type: type, shape: shape} = t) when type in @f8_types,
+      do: Float8.from_binary(Nx.to_binary(t), type, shape)
+
+    # A sub-byte tensor holds 8-bit integers (see Myelin.Backend.SubByte).
+    def from_other(%T{type: type, shape: shape} = t) when type in @sub_byte_types,
+      do: SubByte.unpack(Nx.to_binary(t), type, shape)
+
+    def from_other(%T{type: type, shape: shape} = t) do
+      real_type!(type, :from_nx)
+      MT.from_binary(Nx.to_binary(t), type, shape: shape)
+    end
+
     @doc "An engine result converted to the engine form of Nx type `type`."
     def to_type(%MT{type: type} = t, type), do: t
     def to_type(%MT{} = t, type) when type in @f8_types, do: Float8.round(t, type)
