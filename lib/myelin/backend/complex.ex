@@ -60,16 +60,10 @@ if Code.ensure_loaded?(Nx) do
       {re, im}
     end
 
-    @doc "The pair tensor of two parts (broadcast to a common shape)."
+    @doc "The pair tensor of two parts of one shape (every formula here keeps them equal)."
     @spec join(parts()) :: MT.t()
     def join({%MT{shape: shape} = re, %MT{shape: shape} = im}),
       do: MT.stack([re, im], axis: tuple_size(shape))
-
-    def join({re, im}) do
-      # One part can be the other's broadcast source (a scalar formula).
-      shape = if MT.size(re) >= MT.size(im), do: re.shape, else: im.shape
-      join({MT.broadcast(re, shape), MT.broadcast(im, shape)})
-    end
 
     @doc "A pair tensor of `shape` filled with `number` (real or `Complex`)."
     @spec constant(tuple(), number() | atom() | Complex.t(), Nx.Type.t()) :: MT.t()
@@ -190,8 +184,8 @@ if Code.ensure_loaded?(Nx) do
     defp fun(z, :log), do: clog(z)
     defp fun(z, :log1p), do: z |> one_plus() |> clog()
     defp fun(z, :sqrt), do: csqrt(z)
-    defp fun(z, :rsqrt), do: cdiv(ones(z), csqrt(z))
-    defp fun(z, :sigmoid), do: cdiv(ones(z), z |> scale(-1) |> cexp() |> one_plus())
+    defp fun(z, :rsqrt), do: cdiv(real_like(z, 1), csqrt(z))
+    defp fun(z, :sigmoid), do: cdiv(real_like(z, 1), z |> scale(-1) |> cexp() |> one_plus())
 
     defp fun({a, b}, :sin),
       do: {MT.multiply(MT.sin(a), MT.cosh(b)), MT.multiply(MT.cos(a), MT.sinh(b))}
@@ -235,7 +229,6 @@ if Code.ensure_loaded?(Nx) do
 
     defp neg_i({a, b}), do: {b, MT.negate(a)}
     defp z_squared_minus_one(z), do: z |> cmul(z) |> one_minus() |> scale(-1)
-    defp ones({%MT{shape: shape}, _}), do: real(MT.full(shape, 1, type: {:f, 64}))
 
     defp cexp({a, b}) do
       rho = MT.exp(a)

@@ -53,7 +53,7 @@ if Code.ensure_loaded?(Nx) do
       previous = Nx.default_backend(Nx.BinaryBackend)
 
       try do
-        Nx.BinaryBackend |> apply(op, args) |> back(op)
+        Nx.BinaryBackend |> apply(op, args) |> back()
       after
         Nx.default_backend(previous)
       end
@@ -67,9 +67,9 @@ if Code.ensure_loaded?(Nx) do
 
     defp to_binary_backend(other), do: other
 
-    defp back(%T{} = t, _op), do: %{t | data: %Myelin.Backend{tensor: Myelin.Backend.from_nx(t)}}
+    defp back(%T{} = t), do: %{t | data: %Myelin.Backend{tensor: Myelin.Backend.from_nx(t)}}
 
-    defp back(tuple, op) when is_tuple(tuple),
-      do: tuple |> Tuple.to_list() |> Enum.map(&back(&1, op)) |> List.to_tuple()
+    defp back(tuple) when is_tuple(tuple),
+      do: tuple |> Tuple.to_list() |> Enum.map(&back/1) |> List.to_tuple()
   end
 end
