@@ -95,8 +95,19 @@ impl Graph {
     }
 
     /// Adds `op` applied to `inputs`, inferring its shape and dtype; fails
-    /// (naming the op and the shapes) when the op cannot apply.
+    /// (naming the op and the shapes) when the op cannot apply. The node
+    /// returned computes exactly that value, but may be the end of a cheaper
+    /// equivalent subgraph (see `rewrite.rs`, e.g. a max pool moved in front
+    /// of a bias and relu).
     pub fn add(&mut self, op: Op, inputs: &[NodeId]) -> Result<NodeId> {
+        match crate::rewrite::rewrite(self, &op, inputs)? {
+            Some(id) => Ok(id),
+            None => self.add_exact(op, inputs),
+        }
+    }
+
+    /// [`Graph::add`] without rewrites: one node applying `op` to `inputs`.
+    pub fn add_exact(&mut self, op: Op, inputs: &[NodeId]) -> Result<NodeId> {
         for &i in inputs {
             self.check_id(op.name(), i)?;
         }

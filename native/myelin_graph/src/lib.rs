@@ -10,6 +10,8 @@
 //!   gradient rule lives beside its forward rule, in `rules/`.
 //! * [`Executable`] plans a graph once (which values to keep, when each buffer
 //!   dies) and runs it many times on concrete tensors.
+//! * `rewrite` replaces some subgraphs, as they are built, by cheaper ones
+//!   that compute the same values (a max pool before a bias and relu).
 //! * [`profile`] times the steps of every run, per op and shape, when asked.
 //!
 //! Graphs are built by the NIF layer from traced `Myelin.Tensor` calls, so
@@ -21,6 +23,7 @@ pub mod fusion;
 mod graph;
 mod op;
 pub mod profile;
+mod rewrite;
 pub mod rules;
 
 pub use autodiff::grad;
