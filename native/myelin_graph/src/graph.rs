@@ -21,6 +21,25 @@ pub struct Node {
     pub dtype: DType,
 }
 
+/// A max pool that a rewrite moved in front of the elementwise nodes that
+/// fed it (see `rewrite.rs`): node `result` computes `pool(top)`, though
+/// not from `top`. [`crate::grad`] uses this to differentiate with respect
+/// to the bypassed nodes.
+#[derive(Clone, Debug)]
+pub struct Bypass {
+    /// The pool as it was asked for (an `Op::Pool` of kind max).
+    pub pool: Op,
+    /// The node the pool was asked to read.
+    pub top: NodeId,
+    /// The bypassed nodes, `top` first; each is its successor's carrier
+    /// operand, numbered as in `carriers`.
+    pub chain: Vec<NodeId>,
+    /// Which operand of each chain node carries the chain.
+    pub carriers: Vec<usize>,
+    /// The node returned for the pool.
+    pub result: NodeId,
+}
+
 /// A computation over inputs (data fed per run) and parameters (values the
 /// caller owns and may update between runs).
 #[derive(Clone, Debug, Default)]
@@ -28,6 +47,7 @@ pub struct Graph {
     nodes: Vec<Node>,
     inputs: Vec<NodeId>,
     params: Vec<NodeId>,
+    bypasses: Vec<Bypass>,
 }
 
 impl Graph {
@@ -70,6 +90,15 @@ impl Graph {
     /// The parameter nodes, in the order runs supply them.
     pub fn params(&self) -> &[NodeId] {
         &self.params
+    }
+
+    /// The rewrites that bypassed nodes, oldest first.
+    pub fn bypasses(&self) -> &[Bypass] {
+        &self.bypasses
+    }
+
+    pub(crate) fn record_bypass(&mut self, bypass: Bypass) {
+        self.bypasses.push(bypass);
     }
 
     /// Adds a per-run input of the given shape and dtype.

@@ -28,6 +28,6 @@ pub mod rules;
 
 pub use autodiff::grad;
 pub use exec::Executable;
-pub use graph::{Graph, Node, NodeId};
+pub use graph::{Bypass, Graph, Node, NodeId};
 pub use op::Op;
 pub use rules::conv::Window;

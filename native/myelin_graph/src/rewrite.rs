@@ -19,15 +19,30 @@
 //! forms. Padding is the exception: a window wholly in padding pools
 //! `-inf` (then `f(-inf)` is not `-inf` after a relu), so a rewrite needs
 //! every window to hold at least one real element (padding below the
-//! window size in every dim).
+//! window size, and no empty spatial dim). Two corners differ, neither
+//! reachable from finite data and a finite bias: an infinite `c` in an add
+//! meeting the opposite infinity (`-inf + inf` is NaN, which the pool
+//! would have propagated), and the sign of a zero result when `c` is a
+//! zero on the left of a max or min (which of two equal operands a max
+//! returns depends on their order).
 //!
 //! Gradients follow from the rewritten graph. They agree with the original
-//! one except where rounding made two different inputs of a window equal
-//! after `f` (the original sends the gradient to the first of them, the
-//! rewrite to the larger input) and in the summation order of the bias
-//! gradient.
+//! one except at ties: where rounding made two different inputs of a window
+//! equal after `f`, or where a max or min against a non-constant `c` clamps
+//! (the original sends the gradient to the first of the tied elements, or
+//! to `c`; the rewrite to the larger input), and in the summation order of
+//! the bias gradient. The bypassed nodes stay in the graph, so their values
+//! can still be asked for, and each rewrite is recorded as a
+//! [`crate::graph::Bypass`] so that [`crate::grad`] can differentiate with
+//! respect to them.
+//!
+//! The readers of a node are only known up to the moment the pool is
+//! added. A reader added later (a U-Net's skip connection from the
+//! activation) makes the graph compute the unpooled chain as well, and a
+//! training graph then keeps the chain's input alive until the pool's
+//! gradient, one more activation-sized buffer.
 
-use crate::graph::{Graph, NodeId};
+use crate::graph::{Bypass, Graph, NodeId};
 use crate::op::Op;
 use myelin_core::ops::BinaryOp;
 use myelin_core::Result;
@@ -61,11 +76,14 @@ fn pool_first(g: &mut Graph, op: &Op, inputs: &[NodeId]) -> Result<Option<NodeId
     if input >= g.nodes().len() {
         return Ok(None);
     }
-    let every_window_real = window
-        .padding
-        .iter()
-        .zip(&window.size)
-        .all(|(&(lo, hi), &size)| lo < size && hi < size);
+    let spatial = g.node(input).shape.dims().get(2..).unwrap_or_default();
+    let every_window_real = spatial.len() == window.size.len()
+        && spatial.iter().all(|&d| d > 0)
+        && window
+            .padding
+            .iter()
+            .zip(&window.size)
+            .all(|(&(lo, hi), &size)| lo < size && hi < size);
     if !every_window_real {
         return Ok(None);
     }
@@ -80,6 +98,13 @@ fn pool_first(g: &mut Graph, op: &Op, inputs: &[NodeId]) -> Result<Option<NodeId
         operands[link.carrier] = value;
         value = g.add_exact(Op::Binary(link.op), &operands)?;
     }
+    g.record_bypass(Bypass {
+        pool: op.clone(),
+        top: input,
+        chain: chain.iter().map(|l| l.node).collect(),
+        carriers: chain.iter().map(|l| l.carrier).collect(),
+        result: value,
+    });
     Ok(Some(value))
 }
 
@@ -113,8 +138,9 @@ fn readers(g: &Graph, id: NodeId) -> usize {
 }
 
 /// `node` as a link when it is `x ⊕ c` with `⊕` non-decreasing in `x`, `x`
-/// of the node's own shape and dtype, and `c` of size 1 along every pooled
-/// axis (all but the leading two, `{N, C, *spatial}`).
+/// a float of the node's own shape and dtype (integer adds wrap, so they
+/// are not monotone), and `c` of size 1 along every pooled axis (all but
+/// the leading two, `{N, C, *spatial}`).
 fn commuting_link(g: &Graph, node: NodeId) -> Option<Link> {
     let n = g.node(node);
     let Op::Binary(op) = n.op else { return None };
@@ -134,7 +160,7 @@ fn commuting_link(g: &Graph, node: NodeId) -> Option<Link> {
                 None => true,
             })
         };
-        (x.shape == n.shape && x.dtype == n.dtype && n.shape.rank() > 2 && constant_per_window)
-            .then_some(Link { node, op, carrier })
+        let same_float = x.shape == n.shape && x.dtype == n.dtype && x.dtype.is_float();
+        (same_float && n.shape.rank() > 2 && constant_per_window).then_some(Link { node, op, carrier })
     })
 }

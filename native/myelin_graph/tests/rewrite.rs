@@ -143,6 +143,119 @@ fn gradients_through_the_rewrite_match_the_original() {
     }
 }
 
+/// `sum(y * w)` for fixed weights `w`, and its gradients with respect to
+/// `wrt`, evaluated.
+fn loss_grads(mut g: Graph, y: NodeId, wrt: &[NodeId], params: &[Tensor]) -> Vec<Tensor> {
+    let shape = g.node(y).shape.clone();
+    let w: Vec<f32> = values(shape.size(), 3, false);
+    let w = g.constant(Tensor::from_vec(shape, w).unwrap());
+    let yw = g.binary(BinaryOp::Multiply, y, w).unwrap();
+    let sum = Op::Reduce {
+        op: ReduceOp::Sum,
+        axes: None,
+        keep_axes: false,
+    };
+    let loss = g.add(sum, &[yw]).unwrap();
+    let d = grad(&mut g, loss, wrt).unwrap();
+    run(g, d, params)
+}
+
+#[test]
+fn gradients_with_respect_to_bypassed_nodes_match_the_original() {
+    let (x_dims, b_dims) = ([2, 3, 7, 7], [1, 3, 1, 1]);
+    let ps = params(&x_dims, &b_dims, false);
+    // relu6_pool's chain: x + b (node sum), max(., 0) (node relu), min(6, .).
+    let build = |rewrite: bool| {
+        let (g, x, b, p) = relu6_pool(&x_dims, &b_dims, pool(2, 2, 0), rewrite);
+        let top = if rewrite {
+            g.bypasses()[0].top
+        } else {
+            g.node(p).inputs[0]
+        };
+        let relu = g.node(top).inputs[1];
+        let sum = g.node(relu).inputs[0];
+        (g, x, b, p, [top, relu, sum])
+    };
+    let (g, x, b, p, chain) = build(true);
+    assert_eq!(g.bypasses().len(), 1);
+    assert_eq!(g.bypasses()[0].chain, chain.to_vec());
+    let wrt = [chain[0], chain[1], chain[2], x, b];
+    let rewritten = loss_grads(g, p, &wrt, &ps);
+    let (g, x, b, p, chain) = build(false);
+    let exact = loss_grads(g, p, &[chain[0], chain[1], chain[2], x, b], &ps);
+    for (i, (r, e)) in rewritten.iter().zip(&exact).enumerate().take(4) {
+        assert_eq!(bits(r), bits(e), "gradient {i}");
+    }
+}
+
+#[test]
+fn a_bypassed_node_read_again_later_gets_both_gradients() {
+    let (x_dims, b_dims) = ([1, 2, 4, 4], [1, 2, 1, 1]);
+    let ps = params(&x_dims, &b_dims, false);
+    let build = |rewrite: bool| {
+        let (mut g, _, _, p) = relu6_pool(&x_dims, &b_dims, pool(2, 2, 0), rewrite);
+        let top = if rewrite {
+            g.bypasses()[0].top
+        } else {
+            g.node(p).inputs[0]
+        };
+        // A skip connection: the activation, pooled by a strided slice,
+        // added to the pool's output.
+        let skip = Op::Slice {
+            starts: vec![0, 0, 0, 0],
+            lengths: vec![1, 2, 2, 2],
+            strides: Some(vec![1, 1, 2, 2]),
+        };
+        let skip = g.add(skip, &[top]).unwrap();
+        let y = g.binary(BinaryOp::Add, p, skip).unwrap();
+        (g, y, top)
+    };
+    let (g, y, top) = build(true);
+    let rewritten = loss_grads(g, y, &[top], &ps);
+    let (g, y, top) = build(false);
+    let exact = loss_grads(g, y, &[top], &ps);
+    assert_eq!(bits(&rewritten[0]), bits(&exact[0]));
+}
+
+#[test]
+fn pools_in_sequence_bypass_each_other_and_differentiate_through_both() {
+    let (x_dims, b_dims) = ([1, 2, 8, 8], [1, 2, 1, 1]);
+    let ps = params(&x_dims, &b_dims, false);
+    let build = |rewrite: bool| {
+        let (mut g, _, b, p) = relu6_pool(&x_dims, &b_dims, pool(2, 2, 0), rewrite);
+        let first_top = if rewrite {
+            g.bypasses()[0].top
+        } else {
+            g.node(p).inputs[0]
+        };
+        let zero = g.scalar(0.0, DType::F32).unwrap();
+        let s = g.binary(BinaryOp::Subtract, p, b).unwrap();
+        let r = g.binary(BinaryOp::Max, s, zero).unwrap();
+        let q = if rewrite {
+            g.add(pool(2, 2, 0), &[r]).unwrap()
+        } else {
+            g.add_exact(pool(2, 2, 0), &[r]).unwrap()
+        };
+        (g, q, [first_top, r, s])
+    };
+    let (g, q, wrt) = build(true);
+    assert_eq!(g.bypasses().len(), 2);
+    // The second rewrite moved the second pool below the first one's
+    // moved chain too: it now reads the first pool directly.
+    let second = &g.bypasses()[1];
+    let below = g.node(*second.chain.last().unwrap()).inputs[second.carriers[second.chain.len() - 1]];
+    assert!(matches!(g.node(below).op, Op::Pool { .. }));
+    let values_rewritten = run(g.clone(), vec![q], &ps);
+    let rewritten = loss_grads(g, q, &wrt, &ps);
+    let (g, q, wrt) = build(false);
+    let values_exact = run(g.clone(), vec![q], &ps);
+    let exact = loss_grads(g, q, &wrt, &ps);
+    assert_eq!(bits(&values_rewritten[0]), bits(&values_exact[0]));
+    for (i, (r, e)) in rewritten.iter().zip(&exact).enumerate() {
+        assert_eq!(bits(r), bits(e), "gradient {i}");
+    }
+}
+
 #[test]
 fn no_rewrite_where_values_would_change_or_work_would_grow() {
     let not_rewritten = |g: &Graph, p: NodeId| matches!(g.node(p).op, Op::Pool { .. });
@@ -160,6 +273,34 @@ fn no_rewrite_where_values_would_change_or_work_would_grow() {
     let add = g.node(pooled).inputs[0];
     assert!(matches!(g.node(add).op, Op::Binary(BinaryOp::Add)));
     assert_eq!(g.node(add).inputs, vec![x, b]);
+
+    // An empty spatial dim with padding: the one window is all padding.
+    let (g, _, _, p) = relu6_pool(&[1, 2, 0, 3], &[1, 2, 1, 1], pool(2, 1, 1), true);
+    assert!(not_rewritten(&g, p));
+
+    // `c - x` decreases in x.
+    let mut g = Graph::new();
+    let x = g.param(Shape::new(vec![1, 2, 4, 4]), DType::F32);
+    let c = g.param(Shape::new(vec![1, 2, 1, 1]), DType::F32);
+    let y = g.binary(BinaryOp::Subtract, c, x).unwrap();
+    let p = g.add(pool(2, 2, 0), &[y]).unwrap();
+    assert!(not_rewritten(&g, p));
+
+    // An operand that broadcasts the chain's value to a larger shape.
+    let mut g = Graph::new();
+    let x = g.param(Shape::new(vec![1, 1, 4, 4]), DType::F32);
+    let c = g.param(Shape::new(vec![1, 2, 1, 1]), DType::F32);
+    let y = g.binary(BinaryOp::Add, x, c).unwrap();
+    let p = g.add(pool(2, 2, 0), &[y]).unwrap();
+    assert!(not_rewritten(&g, p));
+
+    // A float operand that changes the chain's dtype.
+    let mut g = Graph::new();
+    let x = g.param(Shape::new(vec![1, 2, 4, 4]), DType::F32);
+    let c = g.param(Shape::new(vec![1, 2, 1, 1]), DType::F64);
+    let y = g.binary(BinaryOp::Add, x, c).unwrap();
+    let p = g.add(pool(2, 2, 0), &[y]).unwrap();
+    assert!(not_rewritten(&g, p));
 
     // Average pooling does not commute with a relu.
     let avg = Op::Pool {

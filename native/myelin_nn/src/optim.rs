@@ -250,8 +250,8 @@ struct PlainAdam<T> {
     /// `lr / (1 - b1^t)`.
     step_size: T,
     /// `1 / sqrt(1 - b2^t)`: a multiply instead of a second division per
-    /// element (torch divides; the two differ by at most an ulp of the
-    /// denominator).
+    /// element (torch divides by `sqrt(1 - b2^t)`; the two round
+    /// differently in the last bits of the denominator).
     inv_sqrt_bc2: T,
 }
 
@@ -362,6 +362,7 @@ fn update_one<T: Float + myelin_core::Element>(
             eps,
             decoupled,
         } => {
+            let (b1_f64, b2_f64) = (b1, b2);
             let (bc1, bc2) = (c(1.0 - b1.powi(t)), c(1.0 - b2.powi(t)));
             let (b1, b2, eps) = (c(b1), c(b2), c(eps));
             let (m, rest) = slots.split_at_mut(1);
@@ -380,12 +381,15 @@ fn update_one<T: Float + myelin_core::Element>(
             // loop: with the branches gone it vectorizes.
             let plain = h.clip_value.is_none() && wd == T::zero() && h.scale == 1.0;
             if plain {
+                // Both factors in f64, rounded once (torch computes its
+                // step size in Python floats too).
+                let (bc1, bc2) = (1.0 - b1_f64.powi(t), 1.0 - b2_f64.powi(t));
                 let rule = PlainAdam {
                     b1,
                     b2,
                     eps,
-                    step_size: lr / bc1,
-                    inv_sqrt_bc2: T::one() / bc2.sqrt(),
+                    step_size: c(h.lr / bc1),
+                    inv_sqrt_bc2: c(1.0 / bc2.sqrt()),
                 };
                 rule.apply(p, g, m, v);
             } else {
@@ -474,6 +478,34 @@ mod tests {
 
     fn vector(values: &[f32]) -> Tensor {
         Tensor::from_vec(Shape::new(vec![values.len()]), values.to_vec()).unwrap()
+    }
+
+    #[test]
+    fn plain_adam_gives_the_same_bits_in_one_piece_or_split_across_threads() {
+        let n = 4 * ADAM_GRAIN + 3;
+        let wave = |scale: f32, phase: f32| -> Vec<f32> {
+            (0..n)
+                .map(|i| ((i as f32) * 0.37 + phase).sin() * scale)
+                .collect()
+        };
+        let rule = PlainAdam {
+            b1: 0.9f32,
+            b2: 0.999,
+            eps: 1e-8,
+            step_size: 1e-3,
+            inv_sqrt_bc2: 3.0,
+        };
+        let g = wave(0.01, 1.0);
+        let (mut p1, mut m1, mut v1) = (wave(0.1, 0.0), wave(0.001, 2.0), wave(1e-4, 3.0));
+        v1.iter_mut().for_each(|v| *v = v.abs());
+        let (mut p2, mut m2, mut v2) = (p1.clone(), m1.clone(), v1.clone());
+        assert!(chunk_count(n, ADAM_GRAIN) > 1 || myelin_cpu::parallel::num_threads() == 1);
+        rule.apply(&mut p1, &g, &mut m1, &mut v1);
+        rule.run(&mut p2, &g, &mut m2, &mut v2);
+        let bits = |x: &[f32]| x.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(&p1), bits(&p2));
+        assert_eq!(bits(&m1), bits(&m2));
+        assert_eq!(bits(&v1), bits(&v2));
     }
 
     #[test]
