@@ -28,7 +28,7 @@ pub(crate) mod test_support;
 
 use crate::cast::as_type;
 use crate::float::Real;
-use crate::matmul::{matmul, Mat};
+use crate::matmul::{matmul, matmul_uninit, Mat};
 use crate::parallel::num_threads;
 use im2col::Geometry;
 use myelin_core::shape::conv::{conv_shape, ConvSpec};
@@ -242,7 +242,9 @@ impl Plan {
     /// by side (measured on the target CNN), and this needs no copy.
     fn forward<T: Real>(&self, x: &[T], w: &[T]) -> Vec<T> {
         let (og, ck, p) = (self.og, self.ck, self.p);
-        let mut out = vec![T::ZERO; self.batch * self.out_image];
+        // The GEMMs write every output element: no zero-fill first (11 MB
+        // for the target CNN's first conv).
+        let mut out = Box::<[T]>::new_uninit_slice(self.batch * self.out_image);
         let (threads, gemm_threads) = self.threads(1);
         for_each_image_run(&mut out, self.out_image, threads, |first, run| {
             let mut col_buf = Vec::new();
@@ -251,13 +253,12 @@ impl Plan {
                 for g in 0..self.groups {
                     let kernel = Mat::rows(&w[g * og * ck..], ck);
                     let cols = Mat::rows(&col[g * ck * ld..], ld);
-                    matmul(
+                    matmul_uninit(
                         "conv",
                         og,
                         p,
                         ck,
                         &mut dst[g * og * p..],
-                        false,
                         kernel,
                         cols,
                         gemm_threads,
@@ -265,7 +266,9 @@ impl Plan {
                 }
             }
         });
-        out
+        // SAFETY: the image runs cover the output, and each image's
+        // `groups` GEMMs wrote its `groups × og × p` = `out_image` elements.
+        unsafe { out.assume_init() }.into_vec()
     }
 
     fn input_grad<T: Real>(&self, dy: &[T], w: &[T]) -> Vec<T> {

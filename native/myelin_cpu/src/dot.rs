@@ -9,13 +9,14 @@
 
 use crate::cast::as_type;
 use crate::integer::IntElement;
-use crate::matmul::{matmul, Mat, Scalar};
+use crate::matmul::{matmul_uninit, Mat, Scalar};
 use crate::parallel::{for_each_chunk_mut, num_threads, ELEMENTWISE_GRAIN};
 use crate::permute::permute;
 use crate::row_gemm;
 use myelin_core::shape::dot::{dot as dot_rule, DotPlan};
 use myelin_core::{dispatch_integer, DType, Element, Error, Result, Tensor};
 use std::borrow::Cow;
+use std::mem::MaybeUninit;
 
 /// Multiply-adds (`m*n*k`) from which one product uses every core.
 /// Measured on 2 cores: one thread wins up to 192³ (the rayon hand-off
@@ -103,16 +104,19 @@ fn operand<'a, T: Element>(
 
 fn float_dot<T: Scalar + Element>(a: &Tensor, b: &Tensor, p: &DotPlan) -> Result<Tensor> {
     let (m, n, k) = (p.m, p.n, p.k);
-    let mut out = vec![T::ZERO; p.out.size()];
     if m == 0 || n == 0 || k == 0 || p.batch == 0 {
-        return Tensor::from_vec(p.out.clone(), out);
+        return Tensor::from_vec(p.out.clone(), vec![T::ZERO; p.out.size()]);
     }
+    // Every product writes its whole block, so the output is not zeroed
+    // first (for the MLP's 784×128 weight gradient that was a 400 KB pass).
+    let mut out = Box::<[T]>::new_uninit_slice(p.out.size());
     let lhs = operand::<T>(a, &p.batch_a, &p.free_a, &p.contract_a)?;
     let rhs = operand::<T>(b, &p.batch_b, &p.contract_b, &p.free_b)?;
     let work = m * n * k;
-    let product = |bi: usize, dst: &mut [T], threads: usize| {
+    let product = |bi: usize, dst: &mut [MaybeUninit<T>], threads: usize| {
         let (l, r) = (&lhs.data[bi * lhs.stride..], &rhs.data[bi * rhs.stride..]);
         if m <= row_gemm::MAX_ROWS && rhs.cs == 1 {
+            let dst = zeroed(dst);
             return row_gemm::rows_times_matrix(m, n, k, l, (lhs.rs, lhs.cs), r, dst);
         }
         let (l, r) = (
@@ -127,7 +131,7 @@ fn float_dot<T: Scalar + Element>(a: &Tensor, b: &Tensor, p: &DotPlan) -> Result
                 cs: rhs.cs,
             },
         );
-        matmul("dot", m, n, k, dst, false, l, r, threads);
+        matmul_uninit("dot", m, n, k, dst, l, r, threads);
     };
     if work >= PARALLEL_GEMM_WORK || p.batch == 1 {
         let threads = if work >= PARALLEL_GEMM_WORK {
@@ -148,7 +152,19 @@ fn float_dot<T: Scalar + Element>(a: &Tensor, b: &Tensor, p: &DotPlan) -> Result
             }
         });
     }
-    Tensor::from_vec(p.out.clone(), out)
+    // SAFETY: the chunks of `m×n` cover the output, and each product wrote
+    // all of its chunk.
+    let out = unsafe { out.assume_init() };
+    Tensor::from_vec(p.out.clone(), out.into_vec())
+}
+
+/// `dst` filled with zeros, as initialized values.
+fn zeroed<T: Element>(dst: &mut [MaybeUninit<T>]) -> &mut [T] {
+    dst.iter_mut().for_each(|d| {
+        d.write(T::ZERO);
+    });
+    // SAFETY: every element was just written; MaybeUninit<T> has T's layout.
+    unsafe { &mut *(dst as *mut [MaybeUninit<T>] as *mut [T]) }
 }
 
 fn int_dot<T: IntElement>(a: &Tensor, b: &Tensor, p: &DotPlan) -> Result<Tensor> {

@@ -76,15 +76,20 @@ pub fn take(t: &Tensor, indices: &Tensor, axis: i64) -> Result<Tensor> {
     let m = idx.len();
     dispatch_dtype!(t.dtype(), T => {
         let src = t.as_slice::<T>()?;
-        let mut out = vec![T::ZERO; shape.size()];
+        // Every row is copied whole, so the output is not zeroed first (a
+        // 128-row batch of MNIST images: 400 KB written once, not twice).
+        let mut out = Box::<[T]>::new_uninit_slice(shape.size());
         for_each_rows_mut(&mut out, inner, ELEMENTWISE_GRAIN, |first, rows| {
             for (r, row) in rows.chunks_mut(inner).enumerate() {
                 let (o, j) = ((first + r) / m, (first + r) % m);
                 let base = (o * dim + clamp(idx[j], dim)) * inner;
-                row.copy_from_slice(&src[base..base + inner]);
+                for (d, &v) in row.iter_mut().zip(&src[base..base + inner]) {
+                    d.write(v);
+                }
             }
         });
-        Tensor::from_vec(shape, out)
+        // SAFETY: the row chunks cover the output and each row was written.
+        Tensor::from_vec(shape, unsafe { out.assume_init() }.into_vec())
     })
 }
 

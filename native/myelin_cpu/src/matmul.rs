@@ -11,6 +11,7 @@
 //! measured) for a core, doubling a 512³ product's time.
 
 use crate::parallel::map_tasks;
+use std::mem::MaybeUninit;
 use std::ops::Range;
 
 /// A read-only matrix inside a slice, with row and column strides
@@ -160,21 +161,68 @@ pub(crate) fn matmul<T: Scalar>(
         }
         return;
     }
+    product(op, m, n, k, dst.as_mut_ptr(), accumulate, lhs, rhs, threads);
+}
+
+/// [`matmul`] into memory not yet written (`=`, never `+=`): every one of
+/// the `m×n` elements is written, so the caller can skip zero-filling an
+/// output the product overwrites anyway (a full extra pass over memory for
+/// a large output).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn matmul_uninit<T: Scalar>(
+    op: &str,
+    m: usize,
+    n: usize,
+    k: usize,
+    dst: &mut [MaybeUninit<T>],
+    lhs: Mat<T>,
+    rhs: Mat<T>,
+    threads: usize,
+) {
+    if m == 0 || n == 0 {
+        return;
+    }
+    assert!(m * n <= dst.len(), "{op}: destination out of bounds");
+    if k == 0 {
+        dst[..m * n].iter_mut().for_each(|d| {
+            d.write(T::zero());
+        });
+        return;
+    }
+    // `gemm` writes the block through the pointer without reading it
+    // (`read_dst` false), and MaybeUninit<T> has T's layout.
+    product(op, m, n, k, dst.as_mut_ptr().cast(), false, lhs, rhs, threads);
+}
+
+/// The product of [`matmul`] for `k > 0`, into `dst`, which must hold
+/// `m×n` elements (checked by the callers).
+#[allow(clippy::too_many_arguments)]
+fn product<T: Scalar>(
+    op: &str,
+    m: usize,
+    n: usize,
+    k: usize,
+    dst: *mut T,
+    accumulate: bool,
+    lhs: Mat<T>,
+    rhs: Mat<T>,
+    threads: usize,
+) {
     lhs.check(op, m, k);
     rhs.check(op, k, n);
     let at = Pointers {
         lhs: lhs.data.as_ptr(),
         rhs: rhs.data.as_ptr(),
-        dst: dst.as_mut_ptr(),
+        dst,
     };
     let parts = split(m, n, threads);
     let block = |t: usize| {
         let (rows, cols) = parts[t].clone();
-        // SAFETY: the checks above keep every address of the m×n output
+        // SAFETY: the callers' checks keep every address of the m×n output
         // (row stride n) and of the m×k and k×n operands (through their
         // strides) inside the slices; each task's block is a sub-block of
         // those, the blocks are disjoint, and `dst` does not alias the
-        // operands (it is borrowed mutably).
+        // operands (the callers borrow it mutably).
         unsafe {
             let (l, r, d) = at.offset(
                 rows.start * lhs.rs,
