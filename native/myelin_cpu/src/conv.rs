@@ -428,7 +428,7 @@ pub(crate) fn for_each_image_run<T: Send>(
         let (mut head, mut rest) = out.split_at_mut(runs[0].1 * per_image);
         for &(start, count) in spawned {
             let (run, tail) = std::mem::take(&mut rest).split_at_mut(count * per_image);
-            s.spawn(move |_| f(start, run));
+            s.spawn(move || f(start, run));
             rest = tail;
         }
         // The calling thread takes the first run instead of idling.

@@ -54,7 +54,7 @@ pub fn copy_strided<T: Copy + Send + Sync>(src: &[T], sv: &View, dst: &mut [T], 
             a += n;
             // The calling thread copies the last block itself.
             if a < dims[0] {
-                scope.spawn(move |_| copy());
+                scope.spawn(copy);
             } else {
                 copy();
             }
@@ -168,7 +168,7 @@ pub fn for_each_rows_mut<U: Send>(
         let f = &f;
         let (head, tail) = out.split_at_mut(per.min(out.len()));
         for (i, chunk) in tail.chunks_mut(per).enumerate() {
-            s.spawn(move |_| f((i + 1) * per / row_len, chunk));
+            s.spawn(move || f((i + 1) * per / row_len, chunk));
         }
         f(0, head);
     });

@@ -36,6 +36,7 @@ pub mod softmax;
 pub mod sort;
 pub mod unary;
 pub mod window;
+pub mod workers;
 mod zip;
 
 pub use binary::binary;

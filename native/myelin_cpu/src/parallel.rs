@@ -1,22 +1,22 @@
-//! Splitting work across cores on one persistent worker pool.
+//! Splitting work across cores on one persistent set of workers.
 //!
-//! Every parallel kernel runs its pieces on rayon's global pool. Workers
-//! live as long as the library, so a parallel op costs a task hand-off, not
-//! a thread spawn per chunk. The calling thread (a BEAM dirty scheduler)
-//! computes one piece itself while the workers take the others, so an op
-//! cut in [`num_threads`] pieces needs only `num_threads - 1` workers, and
-//! that is the pool's size: with one worker per core plus the caller, the
-//! cores are oversubscribed, and on the 2-core VM a woken worker often
-//! waited a whole scheduler tick (1.4 ms, measured on a 512³ product) for a
-//! core held by the caller and an idle-spinning worker. Waking a sleeping
-//! worker still costs tens of microseconds on a virtual machine, which is
-//! why small ops stay on the calling thread and the grain is large.
+//! Every parallel kernel runs its pieces on the workers of
+//! [`crate::workers`]. They live as long as the library, so a parallel op
+//! costs a hand-off, not a thread spawn per chunk. The calling thread (a
+//! BEAM dirty scheduler) computes one piece itself while the workers take
+//! the others, so an op cut in [`num_threads`] pieces needs only
+//! `num_threads - 1` workers, and that is how many there are: with one
+//! worker per core plus the caller, the cores are oversubscribed, and on
+//! the 2-core VM a woken worker often waited a whole scheduler tick (1.4
+//! ms, measured on a 512³ product) for a core held by the caller and an
+//! idle-spinning worker. Small ops stay on the calling thread and the
+//! grain is large, since a hand-off still costs microseconds.
 //!
-//! Nothing may block the caller while only the pool works (rayon's
-//! `install` or parallel iterators called from outside the pool): with one
-//! worker fewer than cores, that leaves a core idle. The `gemm` crate's own
-//! parallelism is such a call, so `matmul` splits products itself.
+//! The `gemm` crate's own parallelism (rayon, which makes the caller wait
+//! while only the pool works) is never used: `matmul` splits products
+//! itself.
 
+pub use crate::workers::Scope;
 use std::sync::OnceLock;
 
 /// Elements each thread's chunk of elementwise work must hold. Measured
@@ -28,7 +28,7 @@ pub const ELEMENTWISE_GRAIN: usize = 1 << 17;
 
 /// The number of threads ops may use, the caller's included:
 /// `MYELIN_NUM_THREADS` if set, otherwise the number of available cores.
-/// The first call sizes the worker pool (one fewer, at least one).
+/// The first call starts the workers (one fewer, at least one).
 pub fn num_threads() -> usize {
     static THREADS: OnceLock<usize> = OnceLock::new();
     *THREADS.get_or_init(|| {
@@ -37,24 +37,18 @@ pub fn num_threads() -> usize {
             .and_then(|v| v.parse::<usize>().ok())
             .filter(|&n| n > 0)
             .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
-        // Fails only when the pool already exists (someone used rayon
-        // first); it then keeps its own size, which is still correct.
-        let _ = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads.saturating_sub(1).max(1))
-            .thread_name(|i| format!("myelin-worker-{i}"))
-            .build_global();
+        crate::workers::start(threads.saturating_sub(1).max(1));
         threads
     })
 }
 
 /// Runs `body` on the calling thread with a scope whose spawned tasks run on
-/// the worker pool, and returns once all of them have finished. Callers
-/// spawn all pieces but one and compute that one in `body`. A panic in a
-/// task is re-raised here, for the NIF guard to turn into an Elixir
-/// exception.
-pub fn scope<'s, R>(body: impl FnOnce(&rayon::Scope<'s>) -> R) -> R {
+/// the workers, and returns once all of them have finished. Callers spawn
+/// all pieces but one and compute that one in `body`. A panic in a task is
+/// re-raised here, for the NIF guard to turn into an Elixir exception.
+pub fn scope<'s, R>(body: impl FnOnce(&Scope<'s>) -> R) -> R {
     num_threads();
-    rayon::in_place_scope(body)
+    crate::workers::scope(body)
 }
 
 /// `f(0) .. f(n - 1)`, computed in parallel on the worker pool, in order.
@@ -66,7 +60,7 @@ pub fn map_tasks<R: Send>(n: usize, f: impl Fn(usize) -> R + Sync) -> Vec<R> {
             return;
         };
         for (i, slot) in rest.iter_mut().enumerate() {
-            s.spawn(move |_| *slot = Some(f(i + 1)));
+            s.spawn(move || *slot = Some(f(i + 1)));
         }
         *first = Some(f(0));
     });
@@ -95,7 +89,7 @@ pub fn for_each_chunk_mut<U: Send>(out: &mut [U], grain: usize, f: impl Fn(usize
         let mut chunks = out.chunks_mut(per).enumerate();
         let first = chunks.next();
         for (i, chunk) in chunks {
-            s.spawn(move |_| f(i * per, chunk));
+            s.spawn(move || f(i * per, chunk));
         }
         if let Some((_, chunk)) = first {
             f(0, chunk);

@@ -277,7 +277,7 @@ impl<T: Float + Send + Sync> PlainAdam<T> {
                 .zip(v.chunks_mut(per));
             let first = pieces.next();
             for (((p, g), m), v) in pieces {
-                s.spawn(move |_| {
+                s.spawn(move || {
                     vectorized(
                         #[inline(always)]
                         || self.run(p, g, m, v),
