@@ -19,8 +19,8 @@ use std::borrow::Cow;
 use std::mem::MaybeUninit;
 
 /// Multiply-adds (`m*n*k`) from which one product uses every core.
-/// Measured on 2 cores: one thread wins up to 192³ (the rayon hand-off
-/// costs more than it saves). The MLP's 128×784×128 products (2^23.6) run
+/// Measured on 2 cores (with rayon's pool, before `crate::workers`): one
+/// thread won up to 192³ (the hand-off cost more than it saved). The MLP's 128×784×128 products (2^23.6) run
 /// on both cores: in alternating runs on an AMD EPYC host (2026-11-23) the
 /// epoch went from 0.47-0.52 s to 0.38-0.42 s once the forward product could
 /// split too (see `matmul::split`). On an Intel host with CPU steal the

@@ -51,7 +51,7 @@ pub fn scope<'s, R>(body: impl FnOnce(&Scope<'s>) -> R) -> R {
     crate::workers::scope(body)
 }
 
-/// `f(0) .. f(n - 1)`, computed in parallel on the worker pool, in order.
+/// `f(0) .. f(n - 1)`, computed in parallel on the workers, in order.
 pub fn map_tasks<R: Send>(n: usize, f: impl Fn(usize) -> R + Sync) -> Vec<R> {
     let mut slots: Vec<Option<R>> = (0..n).map(|_| None).collect();
     scope(|s| {

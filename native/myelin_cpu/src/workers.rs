@@ -13,10 +13,11 @@
 //! piece before they sleep, as OpenMP's workers do, so the next op of a
 //! step finds them awake.
 //!
-//! The caller of a scope computes its own piece, then runs pieces still
-//! queued (its own or another caller's) itself rather than wait for a
-//! worker to wake, so a scope never waits on a sleeping thread, and a piece
-//! that opens a scope of its own (nested parallelism) cannot deadlock.
+//! The caller of a scope computes its own piece, then runs its pieces
+//! still queued itself rather than wait for a worker to wake, so a scope
+//! never waits on a sleeping thread, and a piece that opens a scope of its
+//! own (nested parallelism) cannot deadlock. Once none of its pieces is
+//! left in the queue, the caller parks until the last one finishes.
 
 use std::any::Any;
 use std::collections::VecDeque;
@@ -24,11 +25,16 @@ use std::marker::PhantomData;
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard, OnceLock};
+use std::thread::Thread;
 use std::time::{Duration, Instant};
 
-/// A queued piece of work. Its true lifetime is its scope's: [`Scope`]
-/// does not return before every piece it queued has run.
-type Job = Box<dyn FnOnce() + Send + 'static>;
+/// A queued piece of work and the scope that spawned it (its address,
+/// only compared). Its true lifetime is its scope's: [`Scope`] does not
+/// return before every piece it queued has run.
+struct Job {
+    scope: usize,
+    run: Box<dyn FnOnce() + Send + 'static>,
+}
 
 /// How long an idle worker keeps looking for work before it sleeps:
 /// `MYELIN_WORKER_SPIN_US` microseconds (default 300; 0 sleeps at once).
@@ -45,6 +51,10 @@ pub fn spin_time() -> Duration {
         Duration::from_micros(us)
     })
 }
+
+/// How long a scope's caller spins for its unfinished pieces before it
+/// parks until the last one wakes it.
+const CALLER_SPIN: Duration = Duration::from_micros(50);
 
 struct Queue {
     jobs: Mutex<VecDeque<Job>>,
@@ -69,12 +79,17 @@ impl Queue {
         self.wake.notify_one();
     }
 
-    fn pop(&self) -> Option<Job> {
+    /// The oldest job of scope `only`, or of any scope when None.
+    fn pop(&self, only: Option<usize>) -> Option<Job> {
         if self.queued.load(Ordering::Acquire) == 0 {
             return None;
         }
         let mut jobs = self.lock();
-        let job = jobs.pop_front();
+        let at = match only {
+            None => 0,
+            Some(scope) => jobs.iter().position(|j| j.scope == scope)?,
+        };
+        let job = jobs.remove(at);
         self.queued.store(jobs.len(), Ordering::Release);
         job
     }
@@ -105,8 +120,8 @@ pub(crate) fn start(count: usize) {
 fn work() {
     let q = queue();
     loop {
-        if let Some(job) = q.pop() {
-            job();
+        if let Some(job) = q.pop(None) {
+            (job.run)();
             continue;
         }
         let idle = Instant::now();
@@ -134,6 +149,8 @@ pub struct Scope<'s> {
     running: AtomicUsize,
     /// The first panic of a piece, re-raised by [`scope`].
     panic: Mutex<Option<Box<dyn Any + Send>>>,
+    /// The caller, woken by the piece that finishes last.
+    caller: Thread,
     _borrows: PhantomData<&'s mut &'s ()>,
 }
 
@@ -142,48 +159,62 @@ impl<'s> Scope<'s> {
     pub fn spawn(&self, f: impl FnOnce() + Send + 's) {
         self.running.fetch_add(1, Ordering::AcqRel);
         let this = self as *const Scope<'s> as usize;
-        let job: Box<dyn FnOnce() + Send + 's> = Box::new(move || {
+        let caller = self.caller.clone();
+        let run: Box<dyn FnOnce() + Send + 's> = Box::new(move || {
             let outcome = catch_unwind(AssertUnwindSafe(f));
             // SAFETY: `scope` keeps the Scope alive until `running` is 0,
-            // and this is the piece's last use of it.
+            // and the decrement below is the piece's last use of it.
             let scope = unsafe { &*(this as *const Scope<'s>) };
             if let Err(p) = outcome {
-                scope
-                    .panic
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .get_or_insert(p);
+                let mut first = scope.panic.lock().unwrap_or_else(|e| e.into_inner());
+                if first.is_none() {
+                    *first = Some(p);
+                } else {
+                    drop(first);
+                    // A payload's own drop may panic; nothing may unwind
+                    // past the decrement below.
+                    let _ = catch_unwind(AssertUnwindSafe(move || drop(p)));
+                }
             }
-            scope.running.fetch_sub(1, Ordering::AcqRel);
+            if scope.running.fetch_sub(1, Ordering::AcqRel) == 1 {
+                caller.unpark();
+            }
         });
         // SAFETY: only the lifetime changes. `scope` does not return (nor
         // unwind) before this job has run, so what it borrows outlives it.
-        let job: Job = unsafe { std::mem::transmute::<Box<dyn FnOnce() + Send + 's>, Job>(job) };
-        queue().push(job);
+        let run =
+            unsafe { std::mem::transmute::<Box<dyn FnOnce() + Send + 's>, Box<dyn FnOnce() + Send>>(run) };
+        queue().push(Job { scope: this, run });
     }
 }
 
 /// Runs `body` on the calling thread with a [`Scope`] whose spawned pieces
 /// run on the workers, and returns once every piece has finished. While
-/// its pieces are unfinished the caller runs queued pieces itself (see the
-/// module docs). A panic
-/// in `body` or in a piece is re-raised here after all pieces finished.
+/// its pieces are unfinished the caller runs those still queued itself
+/// (never another caller's: a short op does not wait behind someone else's
+/// long one), then spins briefly and parks until the last one finishes. A
+/// panic in `body` or in a piece is re-raised here after all pieces
+/// finished.
 pub fn scope<'s, R>(body: impl FnOnce(&Scope<'s>) -> R) -> R {
     let s = Scope {
         running: AtomicUsize::new(0),
         panic: Mutex::new(None),
+        caller: std::thread::current(),
         _borrows: PhantomData,
     };
     let result = catch_unwind(AssertUnwindSafe(|| body(&s)));
     let q = queue();
+    let me = &s as *const Scope<'s> as usize;
     let waiting = Instant::now();
     while s.running.load(Ordering::Acquire) > 0 {
-        if let Some(job) = q.pop() {
-            job();
-        } else if waiting.elapsed() < Duration::from_micros(50) {
+        if let Some(job) = q.pop(Some(me)) {
+            (job.run)();
+        } else if waiting.elapsed() < CALLER_SPIN {
             std::hint::spin_loop();
         } else {
-            std::thread::yield_now();
+            // Woken by the last piece; the timeout only bounds a wake-up
+            // that raced with this check.
+            std::thread::park_timeout(Duration::from_millis(1));
         }
     }
     if let Some(p) = s.panic.lock().unwrap_or_else(|e| e.into_inner()).take() {
@@ -211,6 +242,28 @@ mod tests {
             }
         });
         assert!(out.iter().enumerate().all(|(i, &v)| v == i as u64 * 3));
+    }
+
+    #[test]
+    fn a_sleeping_worker_wakes_for_a_piece() {
+        started();
+        for _ in 0..3 {
+            // Past the spin time: the workers are asleep on the condvar.
+            std::thread::sleep(spin_time() + Duration::from_millis(2));
+            let (to_body, from_piece) = std::sync::mpsc::channel();
+            let (to_piece, from_body) = std::sync::mpsc::channel::<()>();
+            scope(|s| {
+                s.spawn(move || {
+                    to_body.send(()).unwrap();
+                    let _ = from_body.recv_timeout(Duration::from_secs(1));
+                });
+                // The caller cannot run the piece while it waits here: only
+                // a worker can.
+                let met = from_piece.recv_timeout(Duration::from_secs(1));
+                let _ = to_piece.send(());
+                assert!(met.is_ok(), "no worker ran the piece");
+            });
+        }
     }
 
     #[test]
