@@ -17,7 +17,8 @@
 //! still queued itself rather than wait for a worker to wake, so a scope
 //! never waits on a sleeping thread, and a piece that opens a scope of its
 //! own (nested parallelism) cannot deadlock. Once none of its pieces is
-//! left in the queue, the caller parks until the last one finishes.
+//! left in the queue, the caller spins as a worker does, then parks until
+//! the last one finishes.
 
 use std::any::Any;
 use std::collections::VecDeque;
@@ -51,10 +52,6 @@ pub fn spin_time() -> Duration {
         Duration::from_micros(us)
     })
 }
-
-/// How long a scope's caller spins for its unfinished pieces before it
-/// parks until the last one wakes it.
-const CALLER_SPIN: Duration = Duration::from_micros(50);
 
 struct Queue {
     jobs: Mutex<VecDeque<Job>>,
@@ -192,7 +189,8 @@ impl<'s> Scope<'s> {
 /// run on the workers, and returns once every piece has finished. While
 /// its pieces are unfinished the caller runs those still queued itself
 /// (never another caller's: a short op does not wait behind someone else's
-/// long one), then spins briefly and parks until the last one finishes. A
+/// long one), then spins for up to [`spin_time`] and parks until the last
+/// one finishes. A
 /// panic in `body` or in a piece is re-raised here after all pieces
 /// finished.
 pub fn scope<'s, R>(body: impl FnOnce(&Scope<'s>) -> R) -> R {
@@ -206,11 +204,18 @@ pub fn scope<'s, R>(body: impl FnOnce(&Scope<'s>) -> R) -> R {
     let q = queue();
     let me = &s as *const Scope<'s> as usize;
     let waiting = Instant::now();
+    let mut spins = 0u32;
     while s.running.load(Ordering::Acquire) > 0 {
         if let Some(job) = q.pop(Some(me)) {
             (job.run)();
-        } else if waiting.elapsed() < CALLER_SPIN {
+        } else if waiting.elapsed() < spin_time() {
+            // As long as a worker would: waking a parked thread costs
+            // 30-60 µs on a VM, more than most pieces' imbalance.
             std::hint::spin_loop();
+            spins = spins.wrapping_add(1);
+            if spins.is_multiple_of(256) {
+                std::thread::yield_now();
+            }
         } else {
             // Woken by the last piece; the timeout only bounds a wake-up
             // that raced with this check.
