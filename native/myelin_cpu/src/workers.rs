@@ -190,9 +190,8 @@ impl<'s> Scope<'s> {
 /// its pieces are unfinished the caller runs those still queued itself
 /// (never another caller's: a short op does not wait behind someone else's
 /// long one), then spins for up to [`spin_time`] and parks until the last
-/// one finishes. A
-/// panic in `body` or in a piece is re-raised here after all pieces
-/// finished.
+/// one finishes. A panic in `body` or in a piece is re-raised here after
+/// all pieces finished.
 pub fn scope<'s, R>(body: impl FnOnce(&Scope<'s>) -> R) -> R {
     let s = Scope {
         running: AtomicUsize::new(0),
@@ -203,11 +202,13 @@ pub fn scope<'s, R>(body: impl FnOnce(&Scope<'s>) -> R) -> R {
     let result = catch_unwind(AssertUnwindSafe(|| body(&s)));
     let q = queue();
     let me = &s as *const Scope<'s> as usize;
-    let waiting = Instant::now();
+    let mut waiting = Instant::now();
     let mut spins = 0u32;
     while s.running.load(Ordering::Acquire) > 0 {
         if let Some(job) = q.pop(Some(me)) {
             (job.run)();
+            // The workers' pieces may end any moment now: spin afresh.
+            waiting = Instant::now();
         } else if waiting.elapsed() < spin_time() {
             // As long as a worker would: waking a parked thread costs
             // 30-60 µs on a VM, more than most pieces' imbalance.
