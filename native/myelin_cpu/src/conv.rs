@@ -30,7 +30,7 @@ use crate::cast::as_type;
 use crate::float::Real;
 use crate::matmul::{matmul, matmul_uninit, Mat};
 use crate::parallel::num_threads;
-use im2col::Geometry;
+use im2col::{ColumnElement, Geometry};
 use myelin_core::shape::conv::{conv_shape, ConvSpec};
 use myelin_core::{DType, Error, Result, Shape, Tensor};
 
@@ -240,7 +240,7 @@ impl Plan {
     /// One image per GEMM, written straight into the output: unlike the
     /// gradients, the forward GEMM got no faster with several images side
     /// by side (measured on the target CNN), and this needs no copy.
-    fn forward<T: Real>(&self, x: &[T], w: &[T]) -> Vec<T> {
+    fn forward<T: Real + ColumnElement>(&self, x: &[T], w: &[T]) -> Vec<T> {
         let (og, ck, p) = (self.og, self.ck, self.p);
         // The GEMMs write every output element: no zero-fill first (11 MB
         // for the target CNN's first conv).
@@ -271,7 +271,7 @@ impl Plan {
         unsafe { out.assume_init() }.into_vec()
     }
 
-    fn input_grad<T: Real>(&self, dy: &[T], w: &[T]) -> Vec<T> {
+    fn input_grad<T: Real + ColumnElement>(&self, dy: &[T], w: &[T]) -> Vec<T> {
         let (og, ck, p) = (self.og, self.ck, self.p);
         let mut dx = vec![T::ZERO; self.batch * self.image];
         let (threads, gemm_threads) = self.threads(self.chunk);
@@ -314,7 +314,7 @@ impl Plan {
         dx
     }
 
-    fn kernel_grad<T: Real>(&self, x: &[T], dy: &[T]) -> Vec<T> {
+    fn kernel_grad<T: Real + ColumnElement>(&self, x: &[T], dy: &[T]) -> Vec<T> {
         let (og, ck, p) = (self.og, self.ck, self.p);
         let (threads, gemm_threads) = self.threads(self.chunk);
         // Each thread sums its images into its own buffer; the buffers are
@@ -359,7 +359,12 @@ impl Plan {
 
     /// The column matrix of `nb` consecutive `images` side by side, and its
     /// row stride: one pointwise image as it is, else im2col into `buffer`.
-    fn columns<'a, T: Real>(&self, images: &'a [T], nb: usize, buffer: &'a mut Vec<T>) -> (&'a [T], usize) {
+    fn columns<'a, T: Real + ColumnElement>(
+        &self,
+        images: &'a [T],
+        nb: usize,
+        buffer: &'a mut Vec<T>,
+    ) -> (&'a [T], usize) {
         if self.geometry.pointwise && nb == 1 {
             return (images, self.p);
         }

@@ -384,6 +384,21 @@ fn bench_cnn_convs() {
         k1 + i2 + k2,
         num_threads()
     );
+    // The column copies of conv2 alone, on this thread.
+    let g2 = super::im2col::Geometry::new(32, &[13, 13], &[3, 3], &[11, 11], &sp);
+    let xs: Vec<f32> = random(128 * 32 * 169, 11).iter().map(|&v| v as f32).collect();
+    let mut col = vec![0f32; 288 * 968];
+    time("conv2 im2col x128", &mut || {
+        for (i, image) in xs.chunks(32 * 169).enumerate() {
+            g2.im2col(image, &mut col, 968, (i % 8) * 121);
+        }
+    });
+    let mut image = vec![0f32; 32 * 169];
+    time("conv2 col2im x128", &mut || {
+        for i in 0..128 {
+            g2.col2im(&col, 968, (i % 8) * 121, &mut image);
+        }
+    });
     // The two 2×2 max pools that follow the convolutions.
     use crate::pool::{max_pool_grad, pool, PoolKind};
     let (p1, p2) = (v(&[128, 32, 26, 26], 7), v(&[128, 64, 11, 11], 8));

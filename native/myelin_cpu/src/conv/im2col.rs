@@ -14,6 +14,8 @@
 //! on the kernel offset, not on the channel, so it is computed once here:
 //! per-segment index arithmetic cost as much as the GEMM on small images.
 
+mod avx512;
+
 use myelin_core::shape::conv::ConvSpec;
 use std::ops::AddAssign;
 
@@ -56,6 +58,36 @@ pub(crate) struct Geometry {
     /// The column matrix is the image itself (1×1 kernel, unit stride, no
     /// padding or dilation), so im2col can be skipped.
     pub(crate) pointwise: bool,
+    /// The plan of the f32 AVX-512 kernels, when the geometry fits them.
+    vector: Option<avx512::Runs>,
+}
+
+/// The element types of column matrices: f32 and f64, the types
+/// convolutions compute in. f32 has vector kernels for short rows.
+pub(crate) trait ColumnElement: Copy + Default + AddAssign {
+    /// Runs [`Geometry::im2col`] with vector kernels if this type, the CPU
+    /// and the geometry have them; returns whether it did.
+    fn im2col_vector(_g: &Geometry, _image: &[Self], _col: &mut [Self], _ld: usize, _column: usize) -> bool {
+        false
+    }
+
+    /// Runs [`Geometry::col2im`] with vector kernels if this type, the CPU
+    /// and the geometry have them; returns whether it did.
+    fn col2im_vector(_g: &Geometry, _col: &[Self], _ld: usize, _column: usize, _image: &mut [Self]) -> bool {
+        false
+    }
+}
+
+impl ColumnElement for f64 {}
+
+impl ColumnElement for f32 {
+    fn im2col_vector(g: &Geometry, image: &[f32], col: &mut [f32], ld: usize, column: usize) -> bool {
+        avx512::im2col(g, image, col, ld, column)
+    }
+
+    fn col2im_vector(g: &Geometry, col: &[f32], ld: usize, column: usize, image: &mut [f32]) -> bool {
+        avx512::col2im(g, col, ld, column, image)
+    }
 }
 
 impl Geometry {
@@ -127,7 +159,7 @@ impl Geometry {
             && spec.strides.iter().all(|&s| s == 1)
             && spec.input_dilation.iter().all(|&s| s == 1)
             && spec.padding.iter().all(|&p| p == (0, 0));
-        Geometry {
+        let mut geometry = Geometry {
             channels,
             kernel_size: k_dims.iter().product(),
             positions: out_dims.iter().product(),
@@ -136,7 +168,10 @@ impl Geometry {
             bases,
             lines,
             pointwise,
-        }
+            vector: None,
+        };
+        geometry.vector = avx512::Runs::new(&geometry);
+        geometry
     }
 
     /// Rows of the column matrix (`C * K`).
@@ -169,7 +204,13 @@ impl Geometry {
     /// Fills columns `column..column + positions()` of `col` (`rows()`
     /// rows, `ld` apart) from one image. Several images side by side make
     /// one wide matrix, so one GEMM serves them all.
-    pub(crate) fn im2col<T: Copy + Default>(&self, image: &[T], col: &mut [T], ld: usize, column: usize) {
+    pub(crate) fn im2col<T: ColumnElement>(&self, image: &[T], col: &mut [T], ld: usize, column: usize) {
+        if !T::im2col_vector(self, image, col, ld, column) {
+            self.im2col_portable(image, col, ld, column);
+        }
+    }
+
+    fn im2col_portable<T: Copy + Default>(&self, image: &[T], col: &mut [T], ld: usize, column: usize) {
         let (len, zero) = (self.row_len, T::default());
         self.for_each_row(ld, column, |at, plane, bases, line| {
             let row = &mut col[at..at + self.positions];
@@ -218,7 +259,13 @@ impl Geometry {
     /// Adds every element of one image's columns of `col` into the image
     /// element it was read from (the adjoint of [`Geometry::im2col`]).
     /// `image` must start zeroed or hold what the additions go onto.
-    pub(crate) fn col2im<T: Copy + AddAssign>(&self, col: &[T], ld: usize, column: usize, image: &mut [T]) {
+    pub(crate) fn col2im<T: ColumnElement>(&self, col: &[T], ld: usize, column: usize, image: &mut [T]) {
+        if !T::col2im_vector(self, col, ld, column, image) {
+            self.col2im_portable(col, ld, column, image);
+        }
+    }
+
+    fn col2im_portable<T: Copy + AddAssign>(&self, col: &[T], ld: usize, column: usize, image: &mut [T]) {
         let len = self.row_len;
         self.for_each_row(ld, column, |at, plane, bases, line| {
             let row = &col[at..at + self.positions];
