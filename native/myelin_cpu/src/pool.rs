@@ -19,6 +19,8 @@
 //! them) are independent and shared out across threads. Float types only;
 //! f16 and bf16 compute in f32.
 
+mod two_by_two;
+
 use crate::cast::as_type;
 use crate::conv::for_each_image_run;
 use crate::float::{FloatElement, Real};
@@ -193,6 +195,9 @@ struct Windows {
     /// in every dim), so a max-pool gradient writes each element at most
     /// once.
     disjoint: bool,
+    /// 2×2, stride-2 windows tile the input exactly (see
+    /// [`two_by_two::tiles`]).
+    tiled_2x2: bool,
 }
 
 /// A run of innermost outputs whose windows lie wholly inside the input,
@@ -230,6 +235,7 @@ impl Windows {
             }
         });
         windows.disjoint = strides.iter().zip(window).all(|(s, w)| s >= w);
+        windows.tiled_2x2 = two_by_two::tiles(&windows);
         let (Some(&stride), Some(&width)) = (strides.last(), window.last()) else {
             return windows;
         };
@@ -286,6 +292,7 @@ impl Windows {
             spans,
             interior: Interior::default(),
             disjoint: false,
+            tiled_2x2: false,
         }
     }
 
@@ -436,6 +443,9 @@ fn divide<C: Real>(sum: C, divisor: usize) -> C {
 }
 
 fn forward<T: FloatElement>(kind: PoolKind, w: &Windows, x: &[T]) -> Vec<T> {
+    if kind == PoolKind::Max && w.tiled_2x2 {
+        return two_by_two::tiled_max(w, x);
+    }
     let (in_plane, out_plane) = (w.in_plane(), w.out_plane());
     let mut out = vec![T::ZERO; w.planes * out_plane];
     let window = w
@@ -471,7 +481,7 @@ fn forward<T: FloatElement>(kind: PoolKind, w: &Windows, x: &[T]) -> Vec<T> {
                 if let (false, 2, 2, &[r0, r1]) = (fast.is_empty(), interior.width, interior.stride, rows) {
                     let n = 2 * fast.len();
                     let (r0, r1) = (&src[r0 + interior.first..][..n], &src[r1 + interior.first..][..n]);
-                    max_2x2_row(r0, r1, &mut line[fast]);
+                    two_by_two::max_row_into(r0, r1, &mut line[fast]);
                 } else if !fast.is_empty() {
                     interior_max(src, rows, &interior, &mut best);
                     for (d, &m) in line[fast].iter_mut().zip(&best) {
@@ -482,17 +492,6 @@ fn forward<T: FloatElement>(kind: PoolKind, w: &Windows, x: &[T]) -> Vec<T> {
         }
     });
     out
-}
-
-/// The maxima (NaN counts as largest) of a row of 2×2, stride-2 windows
-/// over input rows `r0` and `r1`: the forward pass of the target CNN's
-/// pools, branch-free so the pairs de-interleave into SIMD lanes.
-fn max_2x2_row<T: FloatElement>(r0: &[T], r1: &[T], out: &mut [T]) {
-    let max = |x: T::Compute, y: T::Compute| if beats(y, x) { y } else { x };
-    for ((top, bottom), o) in r0.chunks_exact(2).zip(r1.chunks_exact(2)).zip(out) {
-        let m_top = max(top[0].widen(), top[1].widen());
-        *o = T::narrow(max(m_top, max(bottom[0].widen(), bottom[1].widen())));
-    }
 }
 
 /// The maxima of an output row's interior windows (NaN counts as
@@ -569,6 +568,9 @@ fn grad_planes<T: FloatElement>(
 }
 
 fn max_grad<T: FloatElement>(w: &Windows, x: &[T], dy: &[T]) -> Vec<T> {
+    if w.tiled_2x2 {
+        return two_by_two::tiled_max_grad(w, x, dy);
+    }
     if w.disjoint {
         return disjoint_max_grad(w, x, dy);
     }
@@ -624,33 +626,6 @@ fn split_rows_mut<T>(dst: &mut [T], a: usize, b: usize, len: usize) -> (&mut [T]
     (&mut head[a..a + len], &mut tail[..len])
 }
 
-/// The gradient of a row of 2×2, stride-2 windows over input rows `r0` and
-/// `r1`: each window's first maximum (NaN counts as largest) gets its `g`,
-/// its other three elements 0. Every element is written, and the loop has
-/// no branches or index arithmetic, so it vectorizes (pairs de-interleave
-/// into SIMD lanes): about 4x the per-window search.
-fn grad_2x2_row<T: FloatElement>(r0: &[T], r1: &[T], g: &[T], o0: &mut [T], o1: &mut [T]) {
-    let windows = r0.chunks_exact(2).zip(r1.chunks_exact(2));
-    let outs = o0.chunks_exact_mut(2).zip(o1.chunks_exact_mut(2));
-    for (((top, bottom), (out0, out1)), &gc) in windows.zip(outs).zip(g) {
-        let (a, b, c, d) = (
-            top[0].widen(),
-            top[1].widen(),
-            bottom[0].widen(),
-            bottom[1].widen(),
-        );
-        let (b_top, c_d) = (beats(b, a), beats(d, c));
-        let m_top = if b_top { b } else { a };
-        let m_bottom = if c_d { d } else { c };
-        let bottom_wins = beats(m_bottom, m_top);
-        let zero = T::ZERO;
-        out0[0] = if !bottom_wins & !b_top { gc } else { zero };
-        out0[1] = if !bottom_wins & b_top { gc } else { zero };
-        out1[0] = if bottom_wins & !c_d { gc } else { zero };
-        out1[1] = if bottom_wins & c_d { gc } else { zero };
-    }
-}
-
 /// The max-pool gradient when no two windows overlap (the common 2×2,
 /// stride 2 pooling): each window's gradient goes straight to its first
 /// maximum in the result, with no accumulator planes to clear and round.
@@ -679,7 +654,7 @@ fn disjoint_max_grad<T: FloatElement>(w: &Windows, x: &[T], dy: &[T]) -> Vec<T> 
                     let n = fast.len();
                     let (a, b) = (r0 + inner.first, r1 + inner.first);
                     let (top, bottom) = split_rows_mut(dst, a, b, 2 * n);
-                    grad_2x2_row(&src[a..][..2 * n], &src[b..][..2 * n], &g[fast], top, bottom);
+                    two_by_two::grad_row_into(&src[a..][..2 * n], &src[b..][..2 * n], &g[fast], top, bottom);
                     return;
                 }
                 for (c, &gc) in fast.clone().zip(&g[fast.clone()]) {

@@ -80,16 +80,28 @@ fn check(x: &[usize], window: &[usize], strides: &[usize], padding: &[(usize, us
     assert_close(&values(&g), &dmax, 1e-12, &format!("max grad {what}"));
     let g = avg_pool_grad(&dyt, &s(x), window, strides, padding).unwrap();
     assert_close(&values(&g), &davg, 1e-12, &format!("avg grad {what}"));
-    // f32 takes the same paths.
-    let y = pool(PoolKind::Avg, &tensor::<f32>(x, &xv), window, strides, padding).unwrap();
+    // f32 takes the same paths (and, for tiling 2×2 windows on AVX-512
+    // CPUs, the f32 kernels).
+    let x32 = tensor::<f32>(x, &xv);
+    let y = pool(PoolKind::Avg, &x32, window, strides, padding).unwrap();
     assert_eq!(y.dtype(), DType::F32);
     assert_close(&values(&y), &avg, 1e-5, &format!("f32 avg {what}"));
+    let y = pool(PoolKind::Max, &x32, window, strides, padding).unwrap();
+    assert_close(&values(&y), &max, 1e-6, &format!("f32 max {what}"));
+    let g = max_pool_grad(&x32, &tensor::<f32>(out.dims(), &dyv), window, strides, padding).unwrap();
+    assert_close(&values(&g), &dmax, 1e-6, &format!("f32 max grad {what}"));
 }
 
 #[test]
 fn one_two_and_three_dimensional() {
     check(&[2, 3, 9], &[3], &[2], &[(1, 1)]);
     check(&[2, 3, 8, 8], &[2, 2], &[2, 2], &[(0, 0), (0, 0)]);
+    check(&[2, 3, 2, 4, 6], &[1, 2, 2], &[1, 2, 2], &[(0, 0); 3]);
+    // Odd sizes: a last row or column that no window reads.
+    check(&[1, 2, 5, 6], &[2, 2], &[2, 2], &[(0, 0), (0, 0)]);
+    check(&[3, 4, 11, 11], &[2, 2], &[2, 2], &[(0, 0), (0, 0)]);
+    check(&[2, 1, 4, 35], &[2, 2], &[2, 2], &[(0, 0), (0, 0)]);
+    check(&[2, 3, 40, 36], &[2, 2], &[2, 2], &[(0, 0), (0, 0)]);
     check(&[1, 2, 7, 6], &[3, 2], &[2, 1], &[(1, 2), (0, 1)]);
     check(
         &[2, 2, 4, 5, 3],
@@ -398,4 +410,22 @@ fn bench_max_pool() {
     time("backward", &|| {
         drop(max_pool_grad(&x, &dy, &[2, 2], &[2, 2], &pad).unwrap())
     });
+}
+
+#[test]
+fn max_pool_gradient_writes_every_element() {
+    // The 2×2 row path writes its result without zero-filling it first. A
+    // freed block of the result's size, full of NaN, is what the allocator
+    // hands out next, so an element the gradient leaves unwritten shows.
+    for dims in [[1, 2, 5, 6], [2, 1, 4, 35], [3, 4, 11, 11], [2, 3, 8, 8]] {
+        let (xt, _) = random_tensor(&dims, 3);
+        let x = as_type(&xt, DType::F32).unwrap();
+        let out = pool_output_shape("test", &s(&dims), &[2, 2], &[2, 2], &[(0, 0); 2]).unwrap();
+        let dy = as_type(&random_tensor(out.dims(), 4).0, DType::F32).unwrap();
+        for _ in 0..3 {
+            drop(std::hint::black_box(vec![f32::NAN; dims.iter().product()]));
+            let g = max_pool_grad(&x, &dy, &[2, 2], &[2, 2], &[(0, 0); 2]).unwrap();
+            assert!(values(&g).iter().all(|v| v.is_finite()), "{dims:?}");
+        }
+    }
 }
