@@ -317,6 +317,12 @@ impl Plan {
     fn kernel_grad<T: Real + ColumnElement>(&self, x: &[T], dy: &[T]) -> Vec<T> {
         let (og, ck, p) = (self.og, self.ck, self.p);
         let (threads, gemm_threads) = self.threads(self.chunk);
+        // `gemm` packs its left operand again for every call, so the
+        // smaller one goes there: the output gradients `[Og, n]`, or, when a
+        // group has fewer column rows than output channels (an image
+        // model's first conv: 9 against 32), the columns. That product is
+        // the kernel gradient transposed, `[Cg*K, Og]`, turned at the end.
+        let transposed = 0 < ck && ck < og;
         // Each thread sums its images into its own buffer; the buffers are
         // added at the end (they are small: one kernel each).
         let partial = |first: usize, count: usize| -> Vec<T> {
@@ -329,32 +335,39 @@ impl Plan {
                 let dys = &dy[start * self.out_image..][..nb * self.out_image];
                 for g in 0..self.groups {
                     let grads = self.gather(dys, nb, g, &mut tmp);
-                    let cols_t = Mat::cols(&col[g * ck * ld..], ld);
-                    matmul(
-                        "conv",
-                        og,
-                        ck,
-                        n,
-                        &mut dw[g * og * ck..],
-                        start > first,
-                        grads,
-                        cols_t,
-                        gemm_threads,
-                    );
+                    let cols = Mat::rows(&col[g * ck * ld..], ld);
+                    let (m, k, lhs, rhs) = if transposed {
+                        (ck, og, cols, grads.t())
+                    } else {
+                        (og, ck, grads, cols.t())
+                    };
+                    let dst = &mut dw[g * og * ck..];
+                    matmul("conv", m, k, n, dst, start > first, lhs, rhs, gemm_threads);
                 }
             }
             dw
         };
         let runs = image_runs(self.batch, threads);
-        if runs.len() <= 1 {
-            return partial(0, self.batch);
+        let total = if runs.len() <= 1 {
+            partial(0, self.batch)
+        } else {
+            let mut sums = crate::parallel::map_tasks(runs.len(), |i| partial(runs[i].0, runs[i].1));
+            let mut total = sums.swap_remove(0);
+            for s in &sums {
+                total.iter_mut().zip(s).for_each(|(t, &v)| *t += v);
+            }
+            total
+        };
+        if !transposed {
+            return total;
         }
-        let mut sums = crate::parallel::map_tasks(runs.len(), |i| partial(runs[i].0, runs[i].1));
-        let mut total = sums.swap_remove(0);
-        for s in &sums {
-            total.iter_mut().zip(s).for_each(|(t, &v)| *t += v);
+        let mut dw = Vec::with_capacity(total.len());
+        for block in total.chunks_exact(og * ck) {
+            for o in 0..og {
+                dw.extend((0..ck).map(|r| block[r * og + o]));
+            }
         }
-        total
+        dw
     }
 
     /// The column matrix of `nb` consecutive `images` side by side, and its

@@ -42,6 +42,15 @@ impl<'a, T> Mat<'a, T> {
         }
     }
 
+    /// The transpose, a view of the same elements.
+    pub fn t(self) -> Self {
+        Mat {
+            data: self.data,
+            rs: self.cs,
+            cs: self.rs,
+        }
+    }
+
     /// Panics unless every element of an `r × c` matrix lies in the slice
     /// (keeps the unsafe GEMM calls sound; cheap next to the product). A
     /// panic is a caller bug, turned into an Elixir exception by the NIF
