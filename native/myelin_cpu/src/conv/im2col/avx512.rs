@@ -143,20 +143,35 @@ pub(super) fn available() -> bool {
     }
 }
 
+/// The kernels' plan for `g` when this CPU runs them. Panics unless the
+/// image holds `g`'s channels and the column matrix its rows, `ld` apart
+/// from `column`: with `Runs::new`'s plane check, that keeps every access
+/// of the kernels in bounds.
+fn checked<'g>(
+    g: &'g Geometry,
+    op: &str,
+    image: usize,
+    col: usize,
+    ld: usize,
+    column: usize,
+) -> Option<&'g Runs> {
+    let runs = g.vector.as_ref().filter(|_| available())?;
+    assert!(image >= g.channels * g.plane, "{op}: image too short");
+    assert!(
+        g.rows() == 0 || col >= (g.rows() - 1) * ld + column + g.positions,
+        "{op}: column matrix too short"
+    );
+    Some(runs)
+}
+
 /// [`Geometry::im2col`] for f32 on AVX-512; false (nothing written) when
 /// the CPU or the geometry does not fit.
 pub(super) fn im2col(g: &Geometry, image: &[f32], col: &mut [f32], ld: usize, column: usize) -> bool {
-    let Some(runs) = g.vector.as_ref().filter(|_| available()) else {
+    let Some(runs) = checked(g, "im2col", image.len(), col.len(), ld, column) else {
         return false;
     };
-    assert!(image.len() >= g.channels * g.plane, "im2col: image too short");
-    assert!(
-        g.rows() == 0 || col.len() >= (g.rows() - 1) * ld + column + g.positions,
-        "im2col: column matrix too short"
-    );
     #[cfg(target_arch = "x86_64")]
-    // SAFETY: the CPU has AVX-512F; the asserts above and `Runs::new`'s
-    // plane check keep every access in bounds.
+    // SAFETY: the CPU has AVX-512F and `checked` bounds every access.
     unsafe {
         x86::im2col(g, runs, image, col, ld, column)
     };
@@ -166,14 +181,10 @@ pub(super) fn im2col(g: &Geometry, image: &[f32], col: &mut [f32], ld: usize, co
 /// [`Geometry::col2im`] for f32 on AVX-512; false (nothing added) when the
 /// CPU or the geometry does not fit.
 pub(super) fn col2im(g: &Geometry, col: &[f32], ld: usize, column: usize, image: &mut [f32]) -> bool {
-    let Some(runs) = g.vector.as_ref().filter(|r| r.accumulates() && available()) else {
+    let runs = checked(g, "col2im", image.len(), col.len(), ld, column);
+    let Some(runs) = runs.filter(|r| r.accumulates()) else {
         return false;
     };
-    assert!(image.len() >= g.channels * g.plane, "col2im: image too short");
-    assert!(
-        g.rows() == 0 || col.len() >= (g.rows() - 1) * ld + column + g.positions,
-        "col2im: column matrix too short"
-    );
     #[cfg(target_arch = "x86_64")]
     // SAFETY: as in `im2col`.
     unsafe {
