@@ -195,8 +195,8 @@ struct Windows {
     /// in every dim), so a max-pool gradient writes each element at most
     /// once.
     disjoint: bool,
-    /// 2×2, stride-2 windows tile the input exactly (see
-    /// [`two_by_two::tiles`]).
+    /// 2×2, stride-2 windows from the start of every row and column, no
+    /// padding (see [`two_by_two::tiles`]): the row-pair paths apply.
     tiled_2x2: bool,
 }
 
@@ -626,8 +626,9 @@ fn split_rows_mut<T>(dst: &mut [T], a: usize, b: usize, len: usize) -> (&mut [T]
     (&mut head[a..a + len], &mut tail[..len])
 }
 
-/// The max-pool gradient when no two windows overlap (the common 2×2,
-/// stride 2 pooling): each window's gradient goes straight to its first
+/// The max-pool gradient when no two windows overlap (2×2, stride-2
+/// pooling with padding takes it; without, [`two_by_two`]'s row-pair path
+/// does): each window's gradient goes straight to its first
 /// maximum in the result, with no accumulator planes to clear and round.
 /// The values equal the accumulating path's exactly (one term per element).
 fn disjoint_max_grad<T: FloatElement>(w: &Windows, x: &[T], dy: &[T]) -> Vec<T> {
